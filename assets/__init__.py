@@ -1,0 +1,1 @@
+"""Dagster assets and checks: extraction per endpoint, the dbt models, and the publish step."""

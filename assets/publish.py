@@ -1,0 +1,97 @@
+"""Publish the marts into the read-only DuckDB file BI tools open, replacing it atomically.
+
+The new file is built beside the old one and renamed over it: a BI reader holding the old file
+open keeps a consistent view of it and sees the new data when it reconnects.
+"""
+
+
+import os
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets.transform import WRITER_POOL
+from orchestration.resources import Warehouse
+
+PUBLISHED_SCHEMA = "marts"
+
+
+def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
+    """Copy every table of schema `marts` from the build file into a fresh published file."""
+    published_db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
+    tables: list[tuple[str, int]] = []
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(f"attach '{build_db}' as build (read_only)")
+            names = [r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'build' "
+                f"and table_schema = '{PUBLISHED_SCHEMA}' order by table_name").fetchall()]
+            if not names:
+                raise RuntimeError(f"{build_db} has no tables in schema {PUBLISHED_SCHEMA!r}; run dbt first")
+            con.execute(f"create schema {PUBLISHED_SCHEMA}")
+            for name in names:
+                con.execute(f'create table {PUBLISHED_SCHEMA}."{name}" as select * from build.{PUBLISHED_SCHEMA}."{name}"')
+                count = con.execute(f'select count(*) from {PUBLISHED_SCHEMA}."{name}"').fetchone()[0]
+                tables.append((name, count))
+            con.execute("detach build")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, published_db)
+    finally:
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return tables
+
+
+def latest_statements_markdown(published_db: Path) -> str:
+    """Each company's latest fiscal year: revenue, operating result and net result year to date."""
+    con = duckdb.connect(str(published_db), read_only=True)
+    try:
+        rows = con.execute("""
+            with latest as (
+                select company_id, max(month_start) as month_start
+                from marts.rpt_profit_and_loss group by company_id
+            )
+            select p.company_id, p.fiscal_year, strftime(p.month_end, '%Y-%m-%d'),
+                   max(case when report_line_code = 'PL_REVENUE' then amount_ytd end),
+                   max(case when report_line_code = 'PL_OPERATING_RESULT' then amount_ytd end),
+                   max(case when report_line_code = 'PL_NET_RESULT' then amount_ytd end)
+            from marts.rpt_profit_and_loss as p join latest using (company_id, month_start)
+            group by all order by 1
+        """).fetchall()
+    finally:
+        con.close()
+    lines = ["| company | fiscal year | through | revenue | operating result | net result |",
+             "|---|---|---|---:|---:|---:|"]
+    lines += [f"| {c} | {fy} | {d} | {rev:,.2f} | {op:,.2f} | {net:,.2f} |" for c, fy, d, rev, op, net in rows]
+    return "\n".join(lines)
+
+
+def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(["published", "warehouse"]),
+        group_name="publish",
+        deps=mart_keys,
+        pool=WRITER_POOL,
+        kinds={"duckdb"},
+        description="Read-only copy of the marts for BI tools, swapped in atomically.",
+    )
+    def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        target = Path(warehouse.published_db)
+        tables = publish_marts(Path(warehouse.build_db), target)
+        context.log.info(f"published {len(tables)} tables to {target}")
+        return dg.MaterializeResult(metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "tables": dg.MetadataValue.md("\n".join(["| table | rows |", "|---|---:|"]
+                                                    + [f"| marts.{n} | {c} |" for n, c in tables])),
+            "latest_profit_and_loss": dg.MetadataValue.md(latest_statements_markdown(target)),
+        })
+
+    return published_warehouse

@@ -1,0 +1,302 @@
+"""Fennoa accounting API client: Basic auth, envelope checks, concurrent ledger paging, Arrow batches.
+
+Every endpoint yields `pyarrow.RecordBatch`es with the fixed schema in `SCHEMAS`: amounts
+DECIMAL(18,2), account numbers as text, dates as dates. Contract: docs/erp-apis.md section 3.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal
+
+import httpx
+import pyarrow as pa
+
+from connectors.errors import BadResponseError
+from connectors.fiscal import FiscalPeriod
+from connectors.http import ApiSession, RetryPolicy
+from connectors.parsing import account_number, iso_date, money
+
+SOURCE = "fennoa"
+MAX_PAGE_SIZE = 500
+MONEY = pa.decimal128(18, 2)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "accounts": pa.schema([
+        ("company_id", pa.string()), ("account_number", pa.string()), ("account_name", pa.string()),
+        ("vatcode_id", pa.int64()), ("vatcode_type", pa.string()), ("vatcode", pa.string()),
+    ]),
+    "periods": pa.schema([
+        ("company_id", pa.string()), ("period_id", pa.string()), ("start_date", pa.date32()),
+        ("end_date", pa.date32()), ("fiscal_year", pa.int32()), ("is_locked", pa.bool_()),
+    ]),
+    "vatcodes": pa.schema([
+        ("company_id", pa.string()), ("vatcode_id", pa.int64()), ("vatcode_type", pa.string()),
+        ("name", pa.string()),
+    ]),
+    "dimensions": pa.schema([
+        ("company_id", pa.string()), ("dimension_type_id", pa.string()), ("dimension_type_name", pa.string()),
+        ("item_id", pa.string()), ("item_code", pa.string()), ("item_name", pa.string()),
+        ("is_active", pa.bool_()),
+    ]),
+    "ledger": pa.schema([
+        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
+        ("statement_id", pa.string()), ("line_number", pa.int32()), ("entry_date", pa.date32()),
+        ("series", pa.string()), ("statement_number", pa.int64()), ("account_number", pa.string()),
+        ("description", pa.string()), ("debit", MONEY), ("credit", MONEY),
+        ("dimensions", pa.list_(pa.struct([("type_id", pa.string()), ("item_code", pa.string())]))),
+    ]),
+    "opening_balances": pa.schema([
+        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
+        ("period_start", pa.date32()), ("account_number", pa.string()), ("debit", MONEY), ("credit", MONEY),
+    ]),
+    "account_balances": pa.schema([
+        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
+        ("account_number", pa.string()), ("balance_date", pa.date32()), ("debit", MONEY), ("credit", MONEY),
+    ]),
+}
+
+
+def _batch(endpoint: str, rows: list[dict]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[endpoint])
+
+
+class FennoaClient:
+    source = SOURCE
+
+    def __init__(self, company_id: str, base_url: str, username: str, api_key: str, *,
+                 page_size: int = MAX_PAGE_SIZE, max_concurrency: int = 4, retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None, sleep=None):
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"Fennoa page size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
+        self.company_id = company_id
+        self.page_size = page_size
+        self.max_concurrency = max_concurrency
+        kwargs = {"sleep": sleep} if sleep else {}
+        self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/",
+                                  auth=httpx.BasicAuth(username, api_key), max_concurrency=max_concurrency,
+                                  retry=retry, transport=transport, **kwargs)
+        self.pages_fetched = 0
+        self._periods: list[FiscalPeriod] | None = None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _bad(self, endpoint: str, cause: str) -> BadResponseError:
+        return self.session.error(BadResponseError, endpoint, cause)
+
+    def get(self, path: str, endpoint: str, params: dict | None = None) -> dict:
+        """GET a path, check the envelope and return the whole decoded body."""
+        attempts = self.session.retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            response = self.session.request("GET", path, endpoint=endpoint, params=params)
+            try:
+                body = json.loads(response.content, parse_float=Decimal)
+            except (ValueError, UnicodeDecodeError):
+                # A truncated or garbled body is a transient fault: ask again, a bounded number of times.
+                if attempt == attempts:
+                    raise self._bad(endpoint, f"malformed JSON in HTTP {response.status_code} response "
+                                              f"after {attempts} attempts") from None
+                continue
+            if not isinstance(body, dict) or "status" not in body:
+                raise self._bad(endpoint, f"HTTP {response.status_code} without the status envelope")
+            if str(body["status"]).lower() != "ok" or response.status_code >= 400:
+                raise self._bad(endpoint, f"HTTP {response.status_code}, status {body['status']!r}: "
+                                          f"{_error_text(body.get('errors'))}")
+            self.pages_fetched += 1
+            return body
+        raise AssertionError("unreachable")
+
+    def _rows(self, endpoint: str, body: dict) -> list:
+        data = body.get("data")
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise self._bad(endpoint, f"expected a list in 'data', got {type(data).__name__}")
+        return data
+
+    def _parse(self, endpoint: str, fn: Callable[[dict], dict], rows: list) -> list[dict]:
+        out = []
+        for index, row in enumerate(rows):
+            try:
+                out.append(fn(row))
+            except (KeyError, TypeError, ValueError) as exc:
+                what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+                raise self._bad(endpoint, f"row {index}: {what}") from None
+        return out
+
+    # -- reference endpoints ---------------------------------------------------------------------
+
+    def fiscal_periods(self) -> list[FiscalPeriod]:
+        """The company's fiscal years with their lock state, as Fennoa reports them (cached)."""
+        if self._periods is None:
+            rows = self._rows("periods", self.get("accounting_api/get/periods", "periods"))
+            locks = self._rows("locking_periods", self.get("accounting_api/get/locking_periods", "locking_periods"))
+            locked_until = max((iso_date(r.get("value"), "value") for r in locks
+                                if isinstance(r, dict) and r.get("code") == "accounting_locked"), default=None)
+
+            def parse(row: dict) -> FiscalPeriod:
+                end = iso_date(row["end_date"], "end_date")
+                return FiscalPeriod(str(row["id"]), iso_date(row["start_date"], "start_date"), end,
+                                    locked=locked_until is not None and end <= locked_until)
+
+            self._periods = sorted(self._parse("periods", parse, rows), key=lambda p: p.start)
+        return self._periods
+
+    def periods(self) -> Iterator[pa.RecordBatch]:
+        yield _batch("periods", [
+            {"company_id": self.company_id, "period_id": p.id, "start_date": p.start, "end_date": p.end,
+             "fiscal_year": int(p.key), "is_locked": p.locked} for p in self.fiscal_periods()])
+
+    def accounts(self) -> Iterator[pa.RecordBatch]:
+        rows = self._rows("accounts", self.get("accounting_api/get/accounts", "accounts"))
+        yield _batch("accounts", self._parse("accounts", lambda r: {
+            "company_id": self.company_id, "account_number": account_number(r["code"], "code"),
+            "account_name": r.get("name"), "vatcode_id": _int_or_none(r.get("vatcode_id")),
+            "vatcode_type": r.get("vatcode_type"), "vatcode": r.get("vatcode"),
+        }, rows))
+
+    def vatcodes(self) -> Iterator[pa.RecordBatch]:
+        rows = self._rows("vatcodes", self.get("accounting_api/get/vatcodes", "vatcodes"))
+        yield _batch("vatcodes", self._parse("vatcodes", lambda r: {
+            "company_id": self.company_id, "vatcode_id": int(r["id"]), "vatcode_type": r.get("type"),
+            "name": r.get("name"),
+        }, rows))
+
+    def dimensions(self) -> Iterator[pa.RecordBatch]:
+        types = self._rows("dimension_types", self.get("dimension_api/get/types", "dimension_types"))
+        names = {str(t["id"]): t.get("name_fi") or t.get("name_en") for t in types if isinstance(t, dict)}
+        items = self._rows("dimensions", self.get("dimension_api", "dimensions"))
+        yield _batch("dimensions", self._parse("dimensions", lambda r: {
+            "company_id": self.company_id, "dimension_type_id": str(r["dimension_type_id"]),
+            "dimension_type_name": names.get(str(r["dimension_type_id"])), "item_id": str(r["id"]),
+            "item_code": str(r["code"]), "item_name": r.get("name_fi") or r.get("name_en"),
+            "is_active": bool(int(r.get("is_active", 1))),
+        }, items))
+
+    # -- fiscal-year endpoints -------------------------------------------------------------------
+
+    def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+        """Every ledger row of one fiscal year, one batch per page, pages fetched concurrently."""
+        path = f"accounting_api/get/ledger/{period.start.isoformat()}/{period.end.isoformat()}"
+        first = self.get(path, "ledger", {"page": 1, "limit": self.page_size})
+        pagination = first.get("pagination")
+        try:
+            pages = int(pagination["pagesCount"])
+        except (TypeError, KeyError, ValueError):
+            raise self._bad("ledger", "response has no pagination.pagesCount") from None
+        line_numbers: dict[str, int] = {}
+
+        def parse_page(body: dict, page: int) -> pa.RecordBatch:
+            rows = self._rows("ledger", body)
+            if len(rows) > self.page_size:
+                raise self._bad("ledger", f"page {page} has {len(rows)} rows, more than the limit {self.page_size}")
+            parsed = self._parse("ledger", lambda r: self._ledger_row(r, period), rows)
+            for row in parsed:  # pages are parsed in order, so numbering is stable
+                n = line_numbers.get(row["statement_id"], 0) + 1
+                line_numbers[row["statement_id"]] = n
+                row["line_number"] = n
+            return _batch("ledger", parsed)
+
+        yield parse_page(first, 1)
+        for page, body in self._ordered_pages(path, range(2, pages + 1)):
+            yield parse_page(body, page)
+
+    def _ordered_pages(self, path: str, pages: range) -> Iterator[tuple[int, dict]]:
+        """Fetch pages concurrently, yield them in order; at most 2 x concurrency pages in flight."""
+        window = max(1, 2 * self.max_concurrency)
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
+            pending: list[tuple[int, Future]] = []
+            it = iter(pages)
+            for page in it:
+                pending.append((page, pool.submit(self.get, path, "ledger", {"page": page, "limit": self.page_size})))
+                if len(pending) >= window:
+                    break
+            while pending:
+                page, future = pending.pop(0)
+                body = future.result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.submit(self.get, path, "ledger", {"page": nxt, "limit": self.page_size})))
+                yield page, body
+
+    def _ledger_row(self, r: dict, period: FiscalPeriod) -> dict:
+        entry_date = iso_date(r["date"], "date")
+        if not period.start <= entry_date <= period.end:
+            raise ValueError(f"date {entry_date} is outside the requested window {period.start}..{period.end}")
+        dims = r.get("dimensions") or {}
+        if isinstance(dims, dict):
+            dims = [{"type_id": str(k), "item_code": str(v)} for k, v in sorted(dims.items()) if v not in (None, "")]
+        elif isinstance(dims, list):
+            dims = [{"type_id": str(d["type_id"]), "item_code": str(d["item_code"])} for d in dims]
+        else:
+            raise ValueError(f"dimensions: unexpected {type(dims).__name__}")
+        return {
+            "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
+            "statement_id": str(r["statement_id"]), "line_number": 0, "entry_date": entry_date,
+            "series": r.get("series"), "statement_number": _int_or_none(r.get("number")),
+            "account_number": account_number(r["account"]), "description": r.get("description"),
+            "debit": money(r.get("debit"), "debit"), "credit": money(r.get("credit"), "credit"),
+            "dimensions": dims,
+        }
+
+    def opening_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+        body = self.get(f"accounting_api/get/opening_balances/{period.id}", "opening_balances")
+
+        def parse(r: dict) -> dict:
+            debit, credit = money(r.get("debit_sum"), "debit_sum"), money(r.get("credit_sum"), "credit_sum")
+            total = money(r.get("total_sum"), "total_sum")
+            if debit - credit != total:
+                raise ValueError(f"account {r.get('account_code')}: debit_sum - credit_sum != total_sum")
+            return {"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
+                    "period_start": period.start, "account_number": account_number(r["account_code"], "account_code"),
+                    "debit": debit, "credit": credit}
+
+        yield _batch("opening_balances", self._parse("opening_balances", parse, self._rows("opening_balances", body)))
+
+    def account_balances(self, period: FiscalPeriod, accounts: list[str]) -> Iterator[pa.RecordBatch]:
+        """The balance Fennoa itself reports for each account at the fiscal year's end."""
+        def fetch(account: str) -> dict:
+            body = self.get(f"accounting_api/get/account_balance/{account}/{period.end.isoformat()}",
+                            "account_balance")
+            record = body.get("data") if isinstance(body.get("data"), dict) else body
+            return self._parse("account_balance", lambda r: {
+                "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
+                "account_number": account, "balance_date": period.end,
+                "debit": money(r.get("sum_debit"), "sum_debit"), "credit": money(r.get("sum_credit"), "sum_credit"),
+            }, [record])[0]
+
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
+            rows = list(pool.map(fetch, accounts))
+        yield _batch("account_balances", rows)
+
+    def account_numbers(self) -> list[str]:
+        return [a for batch in self.accounts() for a in batch.column("account_number").to_pylist()]
+
+
+def _int_or_none(value) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+def _error_text(errors) -> str:
+    if not errors:
+        return "no error text"
+    if isinstance(errors, str):
+        return errors
+    if isinstance(errors, dict):
+        return "; ".join(f"{k}: {_error_text(v)}" for k, v in errors.items())
+    if isinstance(errors, list):
+        return "; ".join(_error_text(e) for e in errors if e is not None) or "no error text"
+    return str(errors)

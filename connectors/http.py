@@ -1,0 +1,116 @@
+"""The shared HTTP layer: timeouts, bounded retries with backoff, Retry-After, concurrency limits.
+
+Every connector sends its requests through `ApiSession.request`, so retry and rate-limit
+behaviour is the same for every API and tested once.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import httpx
+
+from connectors.errors import AuthenticationError, ConnectorError, TransientError
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    timeout: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before attempt `attempt + 1`: Retry-After if given, else full-jitter backoff."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime.now(timezone.utc)).total_seconds()
+
+
+class ApiSession:
+    """One company's connection to one API: an httpx client plus retry and concurrency policy."""
+
+    def __init__(self, source: str, company: str, base_url: str, *, auth: httpx.Auth | None = None,
+                 headers: dict[str, str] | None = None, max_concurrency: int = 4,
+                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
+                 sleep=time.sleep):
+        self.source = source
+        self.company = company
+        self.retry = retry or RetryPolicy()
+        self._gate = threading.BoundedSemaphore(max_concurrency)
+        self._rng = random.Random()
+        self._sleep = sleep
+        self.requests_sent = 0
+        self.retries = 0
+        self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
+                                    timeout=self.retry.timeout, transport=transport)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def error(self, kind: type[ConnectorError], endpoint: str, cause: str) -> ConnectorError:
+        return kind(self.source, self.company, endpoint, cause)
+
+    def request(self, method: str, path: str, *, endpoint: str, prepare=None, **kwargs) -> httpx.Response:
+        """Send a request, retrying transient failures; raise a ConnectorError naming the endpoint.
+
+        `prepare(request)` may add per-attempt headers (signatures, fresh tokens) to each attempt.
+        """
+        last_cause = "no attempt made"
+        for attempt in range(1, self.retry.max_attempts + 1):
+            retry_after = None
+            try:
+                with self._gate:
+                    request = self._client.build_request(method, path, **kwargs)
+                    if prepare is not None:
+                        prepare(request)
+                    self.requests_sent += 1
+                    response = self._client.send(request)
+            except httpx.TimeoutException:
+                last_cause = f"timed out after {self.retry.timeout:g} s"
+            except httpx.TransportError as exc:
+                last_cause = f"network error ({type(exc).__name__})"
+            else:
+                if response.status_code in (401, 403):
+                    raise self.error(AuthenticationError, endpoint,
+                                     f"authentication failed (HTTP {response.status_code}); check the "
+                                     "company's credentials")
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                last_cause = f"HTTP {response.status_code}"
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if attempt < self.retry.max_attempts:
+                self.retries += 1
+                self._sleep(self.retry.delay(attempt, retry_after, self._rng))
+        raise self.error(TransientError, endpoint,
+                         f"gave up after {self.retry.max_attempts} attempts; last error: {last_cause}")

@@ -1,0 +1,3 @@
+{% macro money(expression) -%}
+    cast({{ expression }} as decimal(18, 2))
+{%- endmacro %}

@@ -1,0 +1,8 @@
+select
+    company_id,
+    'fennoa' as source_system,
+    account_number,
+    account_name,
+    vatcode as vat_code
+from {{ lake_scan('fennoa', 'accounts', {
+    'company_id': 'varchar', 'account_number': 'varchar', 'account_name': 'varchar', 'vatcode': 'varchar'}) }}

@@ -1,0 +1,11 @@
+select
+    company_id,
+    'fennoa' as source_system,
+    dimension_type_id,
+    dimension_type_name,
+    item_code,
+    item_name,
+    is_active
+from {{ lake_scan('fennoa', 'dimensions', {
+    'company_id': 'varchar', 'dimension_type_id': 'varchar', 'dimension_type_name': 'varchar',
+    'item_code': 'varchar', 'item_name': 'varchar', 'is_active': 'boolean'}) }}

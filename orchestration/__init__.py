@@ -1,0 +1,1 @@
+"""Dagster wiring: settings, companies, partitions, resources, jobs, schedules and definitions."""

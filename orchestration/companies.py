@@ -1,0 +1,164 @@
+"""`companies.yaml`: which companies to extract, from which ERP, with which credential variables.
+
+Validation errors name the file, the company and the field. The file holds only the *names* of
+environment variables; their values are read when a run needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ERP = Literal["fennoa", "netvisor", "procountor"]
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "fennoa": ("username", "api_key"),
+    "netvisor": ("customer_id", "customer_key", "partner_id", "partner_key"),
+    "procountor": ("client_id", "client_secret", "api_key"),
+}
+COMPANY_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+BUSINESS_ID = re.compile(r"^(\d{7})-(\d)$")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+
+
+class CompaniesConfigError(ValueError):
+    """companies.yaml is wrong; the message says where."""
+
+
+def business_id_is_valid(value: str) -> bool:
+    """Y-tunnus: seven digits, a hyphen and a modulo-11 check digit."""
+    match = BUSINESS_ID.match(value)
+    if not match:
+        return False
+    remainder = sum(int(d) * w for d, w in zip(match.group(1), _WEIGHTS)) % 11
+    if remainder == 1:
+        return False
+    return int(match.group(2)) == (0 if remainder == 0 else 11 - remainder)
+
+
+class Company(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Safe identifier: lower-case letters, digits and underscores")
+    name: str
+    business_id: str
+    erp: ERP
+    credentials: dict[str, str] = Field(description="credential name -> environment variable name")
+    base_url: str | None = None
+    report_schema: Literal["KPA", "PMA"] = "KPA"
+    chart_template: str = "default"
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not COMPANY_ID.match(value):
+            raise ValueError("must be 2-40 characters: a lower-case letter, then lower-case letters, digits "
+                             "or underscores (it becomes part of paths and SQL)")
+        return value
+
+    @field_validator("business_id")
+    @classmethod
+    def _valid_business_id(cls, value: str) -> str:
+        if not business_id_is_valid(value):
+            raise ValueError(f"{value!r} is not a valid Finnish business id (Y-tunnus, e.g. 1234567-1)")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Company:
+        required = REQUIRED_CREDENTIALS[self.erp]
+        missing = [k for k in required if k not in self.credentials]
+        if missing:
+            raise ValueError(f"credentials: {self.erp} needs {', '.join(required)}; missing {', '.join(missing)}")
+        unknown = sorted(set(self.credentials) - set(required))
+        if unknown:
+            raise ValueError(f"credentials: unknown for {self.erp}: {', '.join(unknown)}")
+        for key, env_name in self.credentials.items():
+            if not ENV_NAME.match(env_name):
+                # The value is not echoed: it may be a secret pasted here by mistake.
+                raise ValueError(f"credentials.{key}: not an environment variable name (upper-case letters, "
+                                 "digits and underscores; write the variable's name here, never the secret itself)")
+        return self
+
+
+class FiscalYearRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    first: int = Field(ge=1990, le=2100, description="Oldest fiscal-year partition key")
+    last: int | None = Field(default=None, description="Newest key; default: the current calendar year + 1")
+
+
+class CompaniesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fiscal_years: FiscalYearRange
+    companies: list[Company]
+
+    @cached_property
+    def by_id(self) -> dict[str, Company]:
+        return {c.id: c for c in self.companies}
+
+    def for_erp(self, erp: str) -> list[Company]:
+        return [c for c in self.companies if c.erp == erp]
+
+    @property
+    def erps(self) -> list[str]:
+        return sorted({c.erp for c in self.companies})
+
+
+def _where(loc: tuple, raw: Mapping) -> str:
+    if len(loc) >= 2 and loc[0] == "companies" and isinstance(loc[1], int):
+        companies = raw.get("companies") or []
+        entry = companies[loc[1]] if loc[1] < len(companies) else {}
+        company_id = entry.get("id") if isinstance(entry, dict) else None
+        field = ".".join(str(p) for p in loc[2:]) or "(entry)"
+        return f"company {company_id!r} (companies[{loc[1]}]), field '{field}'"
+    return "field '" + ".".join(str(p) for p in loc) + "'"
+
+
+def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None = None) -> CompaniesConfig:
+    """Validate parsed YAML; with `environ`, also require every credential variable to be set."""
+    if not isinstance(raw, dict):
+        raise CompaniesConfigError(f"{source}: expected a mapping with 'fiscal_years' and 'companies'")
+    try:
+        config = CompaniesConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = [f"{source}: {_where(err['loc'], raw)}: {err['msg']}" for err in exc.errors()]
+        raise CompaniesConfigError("\n".join(problems)) from None
+    seen: dict[str, int] = {}
+    for index, company in enumerate(config.companies):
+        if company.id in seen:
+            raise CompaniesConfigError(
+                f"{source}: company {company.id!r} (companies[{index}]), field 'id': duplicate of "
+                f"companies[{seen[company.id]}]")
+        seen[company.id] = index
+    if environ is not None:
+        for index, company in enumerate(config.companies):
+            for key, env_name in company.credentials.items():
+                if not environ.get(env_name):
+                    raise CompaniesConfigError(
+                        f"{source}: company {company.id!r} (companies[{index}]), field 'credentials.{key}': "
+                        f"environment variable {env_name} is not set")
+    return config
+
+
+def load_companies(path: Path, *, require_env: bool = True) -> CompaniesConfig:
+    if not path.exists():
+        raise CompaniesConfigError(f"{path}: file not found (set NORDLEDGER_COMPANIES_FILE to point elsewhere)")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CompaniesConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_companies(raw, str(path), os.environ if require_env else None)

@@ -1,0 +1,58 @@
+"""Dagster resources: API clients per company, the Parquet lake, and the warehouse files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from connectors.errors import AuthenticationError
+from connectors.fennoa import FennoaClient
+from orchestration.companies import Company, load_companies
+from orchestration.settings import read_secret
+
+DEFAULT_BASE_URLS = {"fennoa": "https://app.fennoa.com/api"}
+
+
+class MissingCredentialError(AuthenticationError):
+    pass
+
+
+class ErpClients(dg.ConfigurableResource):
+    """Builds the API client of a company from companies.yaml and its credential variables."""
+
+    companies_file: str
+
+    def company(self, company_id: str) -> Company:
+        return load_companies(Path(self.companies_file), require_env=False).by_id[company_id]
+
+    def client(self, company_id: str):
+        company = self.company(company_id)
+        secrets = {}
+        for key, env_name in company.credentials.items():
+            value = read_secret(env_name)
+            if not value:
+                raise MissingCredentialError(company.erp, company.id, "credentials",
+                                             f"environment variable {env_name} ({key}) is not set")
+            secrets[key] = value
+        base_url = company.base_url or DEFAULT_BASE_URLS[company.erp]
+        if company.erp == "fennoa":
+            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"])
+        raise NotImplementedError(f"no connector for ERP {company.erp!r} yet")
+
+
+class Lake(dg.ConfigurableResource):
+    """Root of the Parquet lake: raw/<source>/<endpoint>/company=<id>/[fiscal_year=<YYYY>/]part-0.parquet."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file dbt builds and the read-only copy that BI tools open."""
+
+    build_db: str
+    published_db: str

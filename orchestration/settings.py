@@ -1,0 +1,62 @@
+"""The one place that reads the environment: paths and switches for local and production runs.
+
+| variable | default |
+|---|---|
+| NORDLEDGER_COMPANIES_FILE | <project>/companies.yaml |
+| NORDLEDGER_DATA_DIR | <project>/data |
+| NORDLEDGER_LAKE_ROOT | <data>/lake |
+| NORDLEDGER_WAREHOUSE_DIR | <data>/warehouse (build.duckdb and the published warehouse.duckdb) |
+| NORDLEDGER_DBT_TARGET | local |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    companies_file: Path
+    lake_root: Path
+    warehouse_dir: Path
+    dbt_target: str
+
+    @property
+    def build_db(self) -> Path:
+        """The DuckDB file dbt writes; only dbt and the publish step open it read-write."""
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        """The read-only copy BI tools open."""
+        return self.warehouse_dir / "warehouse.duckdb"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment the dbt subprocess needs (profiles.yml reads the database path from it)."""
+        return {"NORDLEDGER_BUILD_DB": str(self.build_db), "NORDLEDGER_LAKE_ROOT": str(self.lake_root)}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def path(name: str, default: Path) -> Path:
+        value = env.get(name)
+        return Path(value).expanduser().resolve() if value else default
+
+    data_dir = path("NORDLEDGER_DATA_DIR", PROJECT_ROOT / "data")
+    return Settings(
+        companies_file=path("NORDLEDGER_COMPANIES_FILE", PROJECT_ROOT / "companies.yaml"),
+        lake_root=path("NORDLEDGER_LAKE_ROOT", data_dir / "lake"),
+        warehouse_dir=path("NORDLEDGER_WAREHOUSE_DIR", data_dir / "warehouse"),
+        dbt_target=env.get("NORDLEDGER_DBT_TARGET", "local"),
+    )
+
+
+def read_secret(name: str) -> str | None:
+    """Read a credential from the environment at run time (never at import)."""
+    return os.environ.get(name)

@@ -1,0 +1,5 @@
+"""Entry point for `python -m simulator`."""
+
+from simulator.server import main
+
+main()

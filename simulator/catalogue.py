@@ -1,0 +1,84 @@
+"""The simulator's own list of demo companies: their books, ERP and API credentials.
+
+This is the *other side* of `companies.yaml`: the simulator knows which credentials each tenant
+accepts, just as a real ERP does. Credentials can be overridden from the environment so tests can
+run with distinctive values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+
+from simulator.books import Books, CompanyProfile, generate_books
+
+# The simulator's "today": books are generated up to this date so that demo numbers are the same
+# on every run and every day. Override with NORDLEDGER_SIM_AS_OF=YYYY-MM-DD.
+DEFAULT_AS_OF = date(2026, 11, 15)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    erp: str
+    profile: CompanyProfile
+    credentials: dict[str, str] = field(hash=False)
+
+
+def _fy(*spans: tuple[str, str]) -> tuple[tuple[date, date], ...]:
+    return tuple((date.fromisoformat(a), date.fromisoformat(b)) for a, b in spans)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def demo_tenants() -> list[Tenant]:
+    return [
+        Tenant(
+            "fennoa",
+            CompanyProfile(
+                key="aurora", name="Aurora Analytics Oy", business_id="2345678-0", seed=11,
+                fiscal_years=_fy(("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"),
+                                 ("2026-01-01", "2026-12-31")),
+                locked_through=date(2025, 12, 31),
+            ),
+            {"username": _env("AURORA_FENNOA_USER", "aurora-api"),
+             "api_key": _env("AURORA_FENNOA_API_KEY", "sim-aurora-key")},
+        ),
+        Tenant(
+            "fennoa",
+            CompanyProfile(
+                key="borealis", name="Borealis Bakery Oy", business_id="5678901-2", seed=23,
+                lines_per_year=1800,
+                fiscal_years=_fy(("2023-07-01", "2024-06-30"), ("2024-07-01", "2025-06-30"),
+                                 ("2025-07-01", "2026-06-30"), ("2026-07-01", "2027-06-30")),
+                locked_through=date(2025, 6, 30),
+            ),
+            {"username": _env("BOREALIS_FENNOA_USER", "borealis-api"),
+             "api_key": _env("BOREALIS_FENNOA_API_KEY", "sim-borealis-key")},
+        ),
+        Tenant(
+            "fennoa",
+            CompanyProfile(
+                key="cirrus", name="Cirrus Consulting Oy", business_id="4567890-7", seed=37,
+                lines_per_year=1500,
+                # An 18-month first fiscal year, then calendar years.
+                fiscal_years=_fy(("2024-07-01", "2025-12-31"), ("2026-01-01", "2026-12-31")),
+                locked_through=None,
+            ),
+            {"username": _env("CIRRUS_FENNOA_USER", "cirrus-api"),
+             "api_key": _env("CIRRUS_FENNOA_API_KEY", "sim-cirrus-key")},
+        ),
+    ]
+
+
+def as_of() -> date:
+    raw = os.environ.get("NORDLEDGER_SIM_AS_OF")
+    return date.fromisoformat(raw) if raw else DEFAULT_AS_OF
+
+
+@lru_cache(maxsize=64)
+def books_for(profile: CompanyProfile, on: date) -> Books:
+    return generate_books(profile, on)

@@ -1,0 +1,77 @@
+"""Serve every API simulator on one loopback port: `python -m simulator serve --port 8765`.
+
+Mounts: /fennoa/api/...; /_sim/faults for scripted faults; /_sim/health for readiness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from simulator.catalogue import Tenant, demo_tenants
+from simulator.faults import admin_faults
+from simulator.fennoa import FennoaSimulator
+
+DEFAULT_PORT = 8765
+
+
+def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100) -> Starlette:
+    tenants = demo_tenants() if tenants is None else tenants
+    fennoa = FennoaSimulator(tenants, max_active=fennoa_max_active)
+
+    async def health(_request):
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(routes=[
+        Route("/_sim/health", health),
+        Route("/_sim/faults", admin_faults, methods=["POST", "DELETE"]),
+        Mount("/fennoa/api", app=fennoa.app()),
+    ])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve_in_thread(port: int | None = None, **app_kwargs) -> Iterator[str]:
+    """Run the simulator on loopback in a background thread; yields its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(build_app(**app_kwargs), host="127.0.0.1", port=port,
+                            log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="simulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"simulator did not start on 127.0.0.1:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m simulator")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve all API simulators on loopback")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("the simulator only listens on loopback")
+    uvicorn.run(build_app(), host=args.host, port=args.port, log_level="info")

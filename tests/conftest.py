@@ -1,0 +1,62 @@
+"""Shared fixtures: the simulator on loopback, demo credentials, a companies file pointing at it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simulator.server import serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def pytest_configure(config):
+    """The simulator's demo credentials, as `make test` exports them (set here for plain pytest)."""
+    for key, value in read_env_file(ROOT / "demo.env").items():
+        os.environ.setdefault(key, value)
+
+
+@pytest.fixture(scope="session")
+def simulator_url() -> str:
+    with serve_in_thread() as url:
+        yield url
+
+
+@pytest.fixture()
+def fennoa_url(simulator_url) -> str:
+    return f"{simulator_url}/fennoa/api"
+
+
+def write_companies(path: Path, simulator_url: str, first_year: int = 2024, last_year: int = 2027) -> Path:
+    """The demo companies.yaml with every base_url pointed at this test's simulator."""
+    config = yaml.safe_load((ROOT / "companies.yaml").read_text())
+    config["fiscal_years"] = {"first": first_year, "last": last_year}
+    for company in config["companies"]:
+        company["base_url"] = company["base_url"].replace("http://127.0.0.1:8765", simulator_url)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture()
+def project_env(tmp_path, simulator_url, monkeypatch) -> dict[str, str]:
+    """Environment for a pipeline run isolated in tmp_path."""
+    env = {
+        "NORDLEDGER_COMPANIES_FILE": str(write_companies(tmp_path / "companies.yaml", simulator_url)),
+        "NORDLEDGER_DATA_DIR": str(tmp_path / "data"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -1,0 +1,116 @@
+"""The Fennoa connector against the simulator over loopback HTTP."""
+
+from collections import Counter
+from decimal import Decimal
+
+import httpx
+import pyarrow as pa
+import pytest
+
+from connectors.errors import AuthenticationError, BadResponseError, TransientError
+from connectors.fennoa import SCHEMAS, FennoaClient
+from connectors.fiscal import periods_for_key
+from connectors.http import RetryPolicy
+from simulator.catalogue import as_of, books_for, demo_tenants
+
+TENANT = next(t for t in demo_tenants() if t.profile.key == "borealis")
+
+
+def client(url, **kwargs) -> FennoaClient:
+    return FennoaClient("borealis", url, TENANT.credentials["username"], TENANT.credentials["api_key"], **kwargs)
+
+
+def test_paging_returns_every_ledger_row_exactly_once(fennoa_url):
+    books = books_for(TENANT.profile, as_of())
+    with client(fennoa_url, page_size=37, max_concurrency=3) as c:
+        period = periods_for_key(c.fiscal_periods(), "2026")[0]
+        table = pa.Table.from_batches(list(c.ledger(period)), schema=SCHEMAS["ledger"])
+        pages = c.pages_fetched
+    expected = Counter(
+        (str(v.id), line.account, line.amount)
+        for v in books.valid_vouchers if not v.is_opening and period.start <= v.date <= period.end
+        for line in v.lines)
+    got = Counter(
+        (row["statement_id"], row["account_number"], row["debit"] - row["credit"]) for row in table.to_pylist())
+    assert got == expected
+    assert pages >= table.num_rows // 37  # really paged
+    keys = list(zip(table.column("statement_id").to_pylist(), table.column("line_number").to_pylist()))
+    assert len(keys) == len(set(keys))
+    assert table.schema.field("debit").type == pa.decimal128(18, 2)
+    assert table.schema.field("account_number").type == pa.string()
+
+
+def test_fiscal_periods_come_from_the_erp_with_lock_state(fennoa_url):
+    with client(fennoa_url) as c:
+        periods = c.fiscal_periods()
+    assert [(p.start.isoformat(), p.end.isoformat(), p.key) for p in periods] == [
+        ("2023-07-01", "2024-06-30", "2024"), ("2024-07-01", "2025-06-30", "2025"),
+        ("2025-07-01", "2026-06-30", "2026"), ("2026-07-01", "2027-06-30", "2027")]
+    assert [p.locked for p in periods] == [True, True, False, False]
+
+
+def test_wrong_credentials_name_the_company_and_endpoint_but_not_the_secret(fennoa_url):
+    secret = "definitely-wrong-key-42"
+    with FennoaClient("borealis", fennoa_url, "borealis-api", secret) as c:
+        with pytest.raises(AuthenticationError) as err:
+            list(c.accounts())
+    message = str(err.value)
+    assert "fennoa company 'borealis', endpoint 'accounts'" in message
+    assert "authentication failed" in message
+    assert secret not in message
+
+
+def test_rate_limit_with_retry_after_is_retried_and_succeeds(simulator_url, fennoa_url):
+    slept = []
+    httpx.post(f"{simulator_url}/_sim/faults", json={"api": "fennoa", "status": 429, "count": 2, "retry_after": "3"})
+    with client(fennoa_url, sleep=slept.append) as c:
+        rows = pa.Table.from_batches(list(c.accounts())).num_rows
+        assert c.session.retries == 2
+    assert rows > 10
+    assert slept == [3.0, 3.0]  # honoured Retry-After
+
+
+def test_a_fault_that_never_clears_fails_after_bounded_attempts(simulator_url, fennoa_url):
+    httpx.post(f"{simulator_url}/_sim/faults", json={"api": "fennoa", "status": 503, "count": 10})
+    try:
+        with client(fennoa_url, sleep=lambda s: None, retry=RetryPolicy(max_attempts=4)) as c:
+            with pytest.raises(TransientError) as err:
+                list(c.vatcodes())
+            assert c.session.requests_sent == 4
+    finally:
+        httpx.delete(f"{simulator_url}/_sim/faults")
+    assert "fennoa company 'borealis', endpoint 'vatcodes': gave up after 4 attempts; last error: HTTP 503" in str(err.value)
+
+
+def test_concurrency_above_the_server_limit_is_absorbed_by_retries():
+    from simulator.server import serve_in_thread
+    with serve_in_thread(fennoa_max_active=1) as url:
+        with client(f"{url}/fennoa/api", page_size=20, max_concurrency=6, sleep=lambda s: None) as c:
+            period = periods_for_key(c.fiscal_periods(), "2025")[0]
+            rows = sum(b.num_rows for b in c.ledger(period))
+    books = books_for(TENANT.profile, as_of())
+    assert rows == sum(len(v.lines) for v in books.valid_vouchers
+                       if not v.is_opening and period.start <= v.date <= period.end)
+
+
+def test_bad_amount_in_a_response_is_a_clear_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/periods"):
+            return httpx.Response(200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]})
+        if request.url.path.endswith("/locking_periods"):
+            return httpx.Response(200, json={"status": "OK", "data": []})
+        return httpx.Response(200, json={"status": "ok", "pagination": {"pagesCount": 1}, "data": [
+            {"statement_id": 5, "account": "3000", "date": "2025-02-01", "debit": "abc", "credit": 0}]})
+
+    with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=httpx.MockTransport(handler)) as c:
+        with pytest.raises(BadResponseError) as err:
+            list(c.ledger(c.fiscal_periods()[0]))
+    assert "fennoa company 'acme', endpoint 'ledger': row 0: debit: 'abc' is not a number" in str(err.value)
+
+
+def test_amounts_keep_exact_decimals(fennoa_url):
+    with client(fennoa_url) as c:
+        period = c.fiscal_periods()[1]
+        table = pa.Table.from_batches(list(c.opening_balances(period)))
+    total = sum((d - cr for d, cr in zip(table.column("debit").to_pylist(), table.column("credit").to_pylist())), Decimal(0))
+    assert total == 0  # opening balances balance to the cent

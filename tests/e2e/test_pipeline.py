@@ -1,0 +1,121 @@
+"""End to end: the real definitions against the simulator over loopback HTTP."""
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from orchestration.demo import materialize_all, range_tags, statements_report
+from orchestration.definitions import build_definitions
+from orchestration.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+
+def _digests(lake: Path) -> dict[str, str]:
+    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, simulator_url):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    from tests.conftest import write_companies
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NORDLEDGER_COMPANIES_FILE", str(write_companies(tmp / "companies.yaml", simulator_url)))
+    mp.setenv("NORDLEDGER_DATA_DIR", str(tmp / "data"))
+    settings = load_settings()
+    defs = build_definitions(settings)
+    with dg.instance_for_test() as instance:
+        results = materialize_all(defs, instance, log=lambda *_: None)
+        yield {"settings": settings, "defs": defs, "instance": instance, "results": results}
+    mp.undo()
+
+
+def test_every_job_succeeds_in_one_run_each(pipeline):
+    assert [r.success for r in pipeline["results"]] == [True, True, True]
+    assert pipeline["instance"].get_runs_count() == 3
+
+
+def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipeline):
+    lake = pipeline["settings"].lake_root
+    ledger = sorted(str(p.parent.relative_to(lake / "raw/fennoa/ledger")) for p in (lake / "raw/fennoa/ledger").rglob("part-0.parquet"))
+    assert ledger == [
+        "company=aurora/fiscal_year=2024", "company=aurora/fiscal_year=2025", "company=aurora/fiscal_year=2026",
+        "company=borealis/fiscal_year=2024", "company=borealis/fiscal_year=2025", "company=borealis/fiscal_year=2026",
+        "company=borealis/fiscal_year=2027", "company=cirrus/fiscal_year=2025", "company=cirrus/fiscal_year=2026"]
+    accounts = sorted(p.parent.name for p in (lake / "raw/fennoa/accounts").rglob("part-0.parquet"))
+    assert accounts == ["company=aurora", "company=borealis", "company=cirrus"]
+    assert not list(lake.rglob(".tmp-*"))
+
+
+def test_materialization_metadata_names_rows_and_fiscal_year_dates(pipeline):
+    instance = pipeline["instance"]
+    event = instance.get_latest_materialization_event(dg.AssetKey(["raw", "fennoa", "ledger"]))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value > 10_000
+    assert "| cirrus | 2025 | 2024-07-01 | 2025-12-31 |" in metadata["per_partition"].value
+    partitions = instance.get_materialized_partitions(dg.AssetKey(["raw", "fennoa", "ledger"]))
+    assert len(partitions) == 12  # 3 companies x 4 fiscal-year keys, all in one run
+
+
+def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
+    lake, defs = pipeline["settings"].lake_root, pipeline["defs"]
+    before = _digests(lake)
+    for name in ("fennoa_reference_job", "fennoa_fiscal_year_job"):
+        job = defs.resolve_job_def(name)
+        assert job.execute_in_process(instance=pipeline["instance"], tags=range_tags(job.partitions_def)).success
+    assert _digests(lake) == before
+
+
+def test_dbt_checks_prove_vouchers_balance_and_gl_equals_the_raw_lake(pipeline):
+    evaluations = {e.check_name: e.passed for e in pipeline["results"][2].get_asset_check_evaluations()}
+    assert evaluations["assert_vouchers_balance"] is True
+    assert evaluations["assert_gl_matches_raw_lake"] is True
+    assert evaluations["assert_trial_balance_nets_to_zero"] is True
+    assert all(evaluations.values()), {k: v for k, v in evaluations.items() if not v}
+
+
+def test_published_gl_totals_equal_raw_parquet_per_company_and_fiscal_year(pipeline):
+    settings = pipeline["settings"]
+    raw: dict[tuple, Decimal] = {}
+    for endpoint in ("ledger", "opening_balances"):
+        for path in (settings.lake_root / "raw/fennoa" / endpoint).rglob("part-0.parquet"):
+            for row in pq.read_table(path, columns=["company_id", "fiscal_year", "debit"]).to_pylist():
+                key = (row["company_id"], row["fiscal_year"])
+                raw[key] = raw.get(key, Decimal(0)) + row["debit"]
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    gl = {(c, fy): d for c, fy, d in con.execute(
+        "select company_id, fiscal_year, sum(debit) from marts.fct_gl_entries group by all").fetchall()}
+    assert gl == raw and len(gl) == 9
+
+
+def test_published_profit_and_loss_has_revenue_and_result_for_every_company(pipeline):
+    con = duckdb.connect(str(pipeline["settings"].published_db), read_only=True)
+    rows = con.execute("""
+        select company_id, fiscal_year,
+               sum(amount_month) filter (where report_line_code = 'PL_REVENUE'),
+               sum(amount_month) filter (where report_line_code = 'PL_NET_RESULT'),
+               sum(amount_month) filter (where line_type = 'line')
+        from marts.rpt_profit_and_loss group by all order by all""").fetchall()
+    assert {r[0] for r in rows} == {"aurora", "borealis", "cirrus"}
+    for company, fy, revenue, net, leaves in rows:
+        assert revenue > 0, (company, fy)
+        assert net != 0 and net == leaves  # the net result is the sum of the leaf lines
+    report = statements_report(pipeline["settings"].published_db)
+    assert "Aurora Analytics Oy" in report and "Profit (loss) for the financial year" in report
+
+
+def test_wrong_credentials_fail_the_run_with_the_company_named(pipeline, monkeypatch):
+    monkeypatch.setenv("CIRRUS_FENNOA_API_KEY", "not-the-key")
+    job = pipeline["defs"].resolve_job_def("fennoa_reference_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, partition_key="cirrus", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "fennoa company 'cirrus'" in message and "authentication failed" in message
+    assert "not-the-key" not in message

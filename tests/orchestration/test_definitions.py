@@ -1,0 +1,53 @@
+"""The definitions load the way the Dagster server loads them."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from assets.transform import dbt_vars
+from orchestration.companies import load_companies
+from orchestration.partitions import fiscal_year_keys
+from orchestration.settings import load_settings
+from tests.conftest import ROOT
+
+
+def test_dagster_definitions_validate_with_the_workspace_file():
+    dagster = Path(sys.executable).with_name("dagster")
+    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT,
+                            env={**os.environ, "DAGSTER_HOME": ""}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_assets_partitions_and_jobs():
+    from orchestration.definitions import defs
+    graph = defs.resolve_asset_graph()
+    ledger = graph.get(dg.AssetKey(["raw", "fennoa", "ledger"]))
+    assert isinstance(ledger.partitions_def, dg.MultiPartitionsDefinition)
+    assert ledger.backfill_policy == dg.BackfillPolicy.single_run()
+    accounts = graph.get(dg.AssetKey(["raw", "fennoa", "accounts"]))
+    assert accounts.partitions_def.get_partition_keys() == ["aurora", "borealis", "cirrus"]
+    gl = graph.get(dg.AssetKey(["marts", "fct_gl_entries"]))
+    assert dg.AssetKey(["raw", "fennoa", "ledger"]) in graph.get(dg.AssetKey(["staging", "stg_fennoa__ledger"])).parent_keys
+    assert gl.pools == {"duckdb_writer"}
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {"fennoa_reference_job", "fennoa_fiscal_year_job", "warehouse_job"}
+    checks = {k.name for k in graph.asset_check_keys}
+    assert "assert_vouchers_balance" in checks and "assert_gl_matches_raw_lake" in checks
+
+
+def test_dbt_vars_carry_lake_root_and_companies(tmp_path):
+    settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)})
+    config = load_companies(ROOT / "companies.yaml")
+    result = dbt_vars(config, settings)
+    assert result["lake_root"] == str(tmp_path / "lake")
+    assert [c["id"] for c in result["companies"]] == ["aurora", "borealis", "cirrus"]
+    assert result["companies"][1]["report_schema"] == "PMA"
+
+
+def test_fiscal_year_keys_run_to_next_year_unless_pinned():
+    from datetime import date
+    config = load_companies(ROOT / "companies.yaml")
+    assert fiscal_year_keys(config, today=date(2026, 11, 22)) == ["2024", "2025", "2026", "2027"]
