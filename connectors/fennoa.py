@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from connectors.errors import BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, RetryPolicy
+from connectors.http import ApiSession, Retry, RetryPolicy
 from connectors.parsing import account_number, iso_date, money
 
 SOURCE = "fennoa"
@@ -97,25 +97,22 @@ class FennoaClient:
 
     def get(self, path: str, endpoint: str, params: dict | None = None) -> dict:
         """GET a path, check the envelope and return the whole decoded body."""
-        attempts = self.session.retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            response = self.session.request("GET", path, endpoint=endpoint, params=params)
+        def classify(response: httpx.Response) -> dict:
             try:
                 body = json.loads(response.content, parse_float=Decimal)
             except (ValueError, UnicodeDecodeError):
                 # A truncated or garbled body is a transient fault: ask again, a bounded number of times.
-                if attempt == attempts:
-                    raise self._bad(endpoint, f"malformed JSON in HTTP {response.status_code} response "
-                                              f"after {attempts} attempts") from None
-                continue
+                raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
             if not isinstance(body, dict) or "status" not in body:
                 raise self._bad(endpoint, f"HTTP {response.status_code} without the status envelope")
             if str(body["status"]).lower() != "ok" or response.status_code >= 400:
                 raise self._bad(endpoint, f"HTTP {response.status_code}, status {body['status']!r}: "
                                           f"{_error_text(body.get('errors'))}")
-            self.pages_fetched += 1
             return body
-        raise AssertionError("unreachable")
+
+        body = self.session.request("GET", path, endpoint=endpoint, params=params, classify=classify)
+        self.pages_fetched += 1
+        return body
 
     def _rows(self, endpoint: str, body: dict) -> list:
         data = body.get("data")

@@ -51,13 +51,40 @@ def parse_retry_after(value: str | None) -> float | None:
     return (when - datetime.now(timezone.utc)).total_seconds()
 
 
+class RateLimiter:
+    """At most `per_second` request starts per second (a simple spacing limiter, thread-safe)."""
+
+    def __init__(self, per_second: float, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._clock, self._sleep = clock, sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self._sleep(start - now)
+
+
+class Retry(Exception):
+    """Raised by a response classifier: the answer is a transient fault, ask again."""
+
+    def __init__(self, cause: str, retry_after: float | None = None):
+        super().__init__(cause)
+        self.cause = cause
+        self.retry_after = retry_after
+
+
 class ApiSession:
     """One company's connection to one API: an httpx client plus retry and concurrency policy."""
 
     def __init__(self, source: str, company: str, base_url: str, *, auth: httpx.Auth | None = None,
                  headers: dict[str, str] | None = None, max_concurrency: int = 4,
                  retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep):
+                 sleep=time.sleep, rate_limit: float | None = None):
         self.source = source
         self.company = company
         self.retry = retry or RetryPolicy()
@@ -66,6 +93,7 @@ class ApiSession:
         self._sleep = sleep
         self.requests_sent = 0
         self.retries = 0
+        self._limiter = RateLimiter(rate_limit, sleep=sleep) if rate_limit else None
         self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers,
                                     timeout=self.retry.timeout, transport=transport)
 
@@ -81,19 +109,26 @@ class ApiSession:
     def error(self, kind: type[ConnectorError], endpoint: str, cause: str) -> ConnectorError:
         return kind(self.source, self.company, endpoint, cause)
 
-    def request(self, method: str, path: str, *, endpoint: str, prepare=None, **kwargs) -> httpx.Response:
+    def request(self, method: str, path: str, *, endpoint: str, prepare=None, classify=None,
+                on_unauthorized=None, **kwargs):
         """Send a request, retrying transient failures; raise a ConnectorError naming the endpoint.
 
-        `prepare(request)` may add per-attempt headers (signatures, fresh tokens) to each attempt.
+        `prepare(request)` adds per-attempt headers (signatures, the current token) to each attempt.
+        `classify(response)` returns the parsed result, raises `Retry` for a transient fault in the
+        body, or raises a ConnectorError. `on_unauthorized()` may renew a token and return True to
+        try once more after a 401.
         """
         last_cause = "no attempt made"
+        renewed = False
         for attempt in range(1, self.retry.max_attempts + 1):
             retry_after = None
             try:
+                if self._limiter is not None:
+                    self._limiter.wait()
+                request = self._client.build_request(method, path, **kwargs)
+                if prepare is not None:
+                    prepare(request)  # outside the gate: preparing may itself send (a token request)
                 with self._gate:
-                    request = self._client.build_request(method, path, **kwargs)
-                    if prepare is not None:
-                        prepare(request)
                     self.requests_sent += 1
                     response = self._client.send(request)
             except httpx.TimeoutException:
@@ -101,14 +136,23 @@ class ApiSession:
             except httpx.TransportError as exc:
                 last_cause = f"network error ({type(exc).__name__})"
             else:
+                if response.status_code == 401 and on_unauthorized is not None and not renewed and on_unauthorized():
+                    renewed = True
+                    continue
                 if response.status_code in (401, 403):
                     raise self.error(AuthenticationError, endpoint,
                                      f"authentication failed (HTTP {response.status_code}); check the "
                                      "company's credentials")
                 if response.status_code not in RETRY_STATUSES:
-                    return response
-                last_cause = f"HTTP {response.status_code}"
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    if classify is None:
+                        return response
+                    try:
+                        return classify(response)
+                    except Retry as transient:
+                        last_cause, retry_after = transient.cause, transient.retry_after
+                else:
+                    last_cause = f"HTTP {response.status_code}"
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt < self.retry.max_attempts:
                 self.retries += 1
                 self._sleep(self.retry.delay(attempt, retry_after, self._rng))

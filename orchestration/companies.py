@@ -54,6 +54,7 @@ class Company(BaseModel):
     base_url: str | None = None
     report_schema: Literal["KPA", "PMA"] = "KPA"
     chart_template: str = "default"
+    netvisor_mac_algorithm: Literal["HMACSHA256", "SHA256"] = "HMACSHA256"
 
     @field_validator("id")
     @classmethod

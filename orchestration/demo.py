@@ -62,15 +62,16 @@ def statements_report(published_db: Path) -> str:
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         companies = con.execute("""
-            select c.company_id, c.company_name, c.source_system, max(p.fiscal_year), max(p.month_end)
+            select c.company_id, c.company_name, c.source_system, max(p.fiscal_year), max(p.month_end),
+                   (select max(entry_date) from marts.fct_gl_entries as g where g.company_id = c.company_id)
             from marts.dim_company as c join marts.rpt_profit_and_loss as p using (company_id)
             group by all order by 1""").fetchall()
         out = []
-        for company_id, name, erp, fiscal_year, through in companies:
+        for company_id, name, erp, fiscal_year, through, last_entry in companies:
             fy = con.execute("select start_date, end_date, length_months from marts.dim_fiscal_period "
                              "where company_id = ? and fiscal_year = ?", [company_id, fiscal_year]).fetchone()
             out.append(f"\n{name} ({company_id}, {erp}) - fiscal year {fiscal_year}: {fy[0]}..{fy[1]} "
-                       f"({fy[2]} months), booked through {through}")
+                       f"({fy[2]} months), last entry {last_entry}")
             out.append(f"  {'':<52}{'year to date':>16}{'prior year':>16}")
             for label, level, ytd, prior in con.execute("""
                     select label_en, level, amount_ytd, amount_prior_year_ytd from marts.rpt_profit_and_loss

@@ -8,10 +8,16 @@ import dagster as dg
 
 from connectors.errors import AuthenticationError
 from connectors.fennoa import FennoaClient
+from connectors.netvisor import NetvisorClient
+from connectors.procountor import ProcountorClient
 from orchestration.companies import Company, load_companies
 from orchestration.settings import read_secret
 
-DEFAULT_BASE_URLS = {"fennoa": "https://app.fennoa.com/api"}
+DEFAULT_BASE_URLS = {
+    "fennoa": "https://app.fennoa.com/api",
+    "netvisor": "https://isvapi.netvisor.fi",
+    "procountor": "https://api.procountor.com/latest/api",
+}
 
 
 class MissingCredentialError(AuthenticationError):
@@ -38,7 +44,14 @@ class ErpClients(dg.ConfigurableResource):
         base_url = company.base_url or DEFAULT_BASE_URLS[company.erp]
         if company.erp == "fennoa":
             return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"])
-        raise NotImplementedError(f"no connector for ERP {company.erp!r} yet")
+        if company.erp == "netvisor":
+            return NetvisorClient(company.id, base_url, secrets["customer_id"], secrets["customer_key"],
+                                  secrets["partner_id"], secrets["partner_key"], company.business_id,
+                                  algorithm=company.netvisor_mac_algorithm)
+        if company.erp == "procountor":
+            return ProcountorClient(company.id, base_url, secrets["client_id"], secrets["client_secret"],
+                                    secrets["api_key"])
+        raise NotImplementedError(f"no connector for ERP {company.erp!r}")
 
 
 class Lake(dg.ConfigurableResource):

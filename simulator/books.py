@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 CENT = Decimal("0.01")
@@ -85,6 +85,9 @@ class Voucher:
     description: str
     lines: list[Line]
     status: str = "valid"  # valid | invalidated | deleted
+    # Lines an edit replaced: Netvisor keeps them on the voucher as invalidated lines, Procountor
+    # keeps the old version as an invalidated receipt and gives the new one a new id.
+    superseded_lines: list[Line] = field(default_factory=list)
 
     @property
     def is_opening(self) -> bool:
@@ -162,7 +165,7 @@ class Books:
 
 
 def _q(value: Decimal) -> Decimal:
-    return value.quantize(CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class _Generator:
@@ -266,13 +269,23 @@ class _Generator:
                 Line("1763", vat, "ALV-saaminen"),
                 Line("2871", -(net + vat), "Ostovelat"),
             ], status)
+            if v is not None and status == "valid" and self.rng.random() < 0.03:
+                old_net = net + self.money(10, 200)
+                old_vat = _q(old_net * rate / 100)
+                v.superseded_lines = [Line(account, old_net, "Osto (ennen korjausta)", "ALV_OSTO", rate),
+                                      Line("1763", old_vat, "ALV-saaminen"), Line("2871", -(old_net + old_vat), "Ostovelat")]
             pay_day = day + timedelta(days=self.rng.randint(7, 30))
             if v is not None and status == "valid" and pay_day <= fy.end:
                 self.add(fy, pay_day, "PJ", f"Maksu {v.description}", [
                     Line("2871", net + vat, "Ostovelat"), Line("1910", -(net + vat), "Pankki")])
 
+    @property
+    def scale(self) -> Decimal:
+        """Fixed costs follow the company's size, so small and large books are both plausible."""
+        return Decimal(min(max(self.p.lines_per_year / 2400, 0.25), 8)).quantize(Decimal("0.01"))
+
     def monthly(self, fy: FiscalYear, month: date, last_day: date) -> None:
-        gross = self.money(9000, 14000)
+        gross = _q(self.money(9000, 14000) * self.scale)
         withholding = _q(gross * Decimal("0.22"))
         pension = _q(gross * Decimal("0.1734"))
         social = _q(gross * Decimal("0.0187"))
@@ -284,7 +297,7 @@ class _Generator:
             Line("2931", -(pension + social), "Eläke- ja sotumaksut"),
             Line("1910", -(gross - withholding), "Nettopalkat"),
         ])
-        rent = self.money(1800, 2200)
+        rent = _q(self.money(1800, 2200) * self.scale)
         rent_vat = _q(rent * vat_rate(month) / 100)
         self.add(fy, month + timedelta(days=1), "PJ", f"Vuokra {month:%m/%Y}", [
             Line("7200", rent, "Toimitilavuokra", "ALV_OSTO", vat_rate(month), (("1", "200"),)),

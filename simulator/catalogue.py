@@ -71,6 +71,31 @@ def demo_tenants() -> list[Tenant]:
             {"username": _env("CIRRUS_FENNOA_USER", "cirrus-api"),
              "api_key": _env("CIRRUS_FENNOA_API_KEY", "sim-cirrus-key")},
         ),
+        Tenant(
+            "netvisor",
+            CompanyProfile(
+                key="dahlia", name="Dahlia Design Oy", business_id="6789012-4", seed=41, lines_per_year=1800,
+                fiscal_years=_fy(("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"),
+                                 ("2026-01-01", "2026-12-31")),
+                locked_through=date(2025, 12, 31),
+            ),
+            {"customer_id": _env("DAHLIA_NETVISOR_CUSTOMER_ID", "DAHLIA-CUST"),
+             "customer_key": _env("DAHLIA_NETVISOR_CUSTOMER_KEY", "sim-dahlia-customer-key"),
+             "partner_id": _env("NETVISOR_PARTNER_ID", "NORDLEDGER-PARTNER"),
+             "partner_key": _env("NETVISOR_PARTNER_KEY", "sim-partner-key")},
+        ),
+        Tenant(
+            "procountor",
+            CompanyProfile(
+                key="eira", name="Eira Engineering Oy", business_id="1234567-1", seed=53, lines_per_year=700,
+                fiscal_years=_fy(("2023-05-01", "2024-04-30"), ("2024-05-01", "2025-04-30"),
+                                 ("2025-05-01", "2026-04-30"), ("2026-05-01", "2027-04-30")),
+                locked_through=date(2025, 4, 30),
+            ),
+            {"client_id": _env("PROCOUNTOR_CLIENT_ID", "eira-client"),
+             "client_secret": _env("PROCOUNTOR_CLIENT_SECRET", "sim-eira-secret"),
+             "api_key": _env("EIRA_PROCOUNTOR_API_KEY", "sim-eira-api-key")},
+        ),
     ]
 
 

@@ -1,6 +1,6 @@
 """Serve every API simulator on one loopback port: `python -m simulator serve --port 8765`.
 
-Mounts: /fennoa/api/...; /_sim/faults for scripted faults; /_sim/health for readiness.
+Mounts: /fennoa/api/..., /netvisor/<resource>.nv, /procountor/api/...; /_sim/faults for scripted faults; /_sim/health for readiness.
 """
 
 from __future__ import annotations
@@ -20,22 +20,31 @@ from starlette.routing import Mount, Route
 from simulator.catalogue import Tenant, demo_tenants
 from simulator.faults import admin_faults
 from simulator.fennoa import FennoaSimulator
+from simulator.netvisor import NetvisorSimulator
+from simulator.procountor import ProcountorSimulator
 
 DEFAULT_PORT = 8765
 
 
-def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100) -> Starlette:
+def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100, netvisor_latency: float = 0.0,
+              procountor_token_lifetime: float = 3600.0, procountor_rate: int = 20) -> Starlette:
     tenants = demo_tenants() if tenants is None else tenants
     fennoa = FennoaSimulator(tenants, max_active=fennoa_max_active)
+    netvisor = NetvisorSimulator(tenants, latency=netvisor_latency)
+    procountor = ProcountorSimulator(tenants, token_lifetime=procountor_token_lifetime, rate_per_second=procountor_rate)
 
     async def health(_request):
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/_sim/health", health),
         Route("/_sim/faults", admin_faults, methods=["POST", "DELETE"]),
         Mount("/fennoa/api", app=fennoa.app()),
+        Mount("/netvisor", app=netvisor.app()),
+        Mount("/procountor/api", app=procountor.app()),
     ])
+    app.state.simulators = {"fennoa": fennoa, "netvisor": netvisor, "procountor": procountor}
+    return app
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from connectors import fennoa
+from connectors import fennoa, netvisor, procountor
 
 
 
@@ -47,7 +47,40 @@ FENNOA = (
              lambda c, p: c.account_balances(p, c.account_numbers())),
 )
 
-CATALOGUE: dict[str, tuple[Endpoint, ...]] = {"fennoa": FENNOA}
+NETVISOR = (
+    Endpoint("netvisor", "accounts", "company", netvisor.SCHEMAS["accounts"],
+             "Chart of accounts (accountlist.nv).", lambda c: c.accounts()),
+    Endpoint("netvisor", "periods", "company", netvisor.SCHEMAS["periods"],
+             "Fiscal years with the accounting lock date (accountingperiodlist.nv).", lambda c: c.periods()),
+    Endpoint("netvisor", "voucher_types", "company", netvisor.SCHEMAS["voucher_types"],
+             "Voucher types (vouchertypelist.nv).", lambda c: c.voucher_types()),
+    Endpoint("netvisor", "dimensions", "company", netvisor.SCHEMAS["dimensions"],
+             "Dimension names and items (dimensionlist.nv).", lambda c: c.dimensions()),
+    Endpoint("netvisor", "ledger", "fiscal_year", netvisor.SCHEMAS["ledger"],
+             "Every voucher line of the fiscal year with voucher and line status, valid, invalidated and "
+             "deleted (accountingledger.nv, monthly windows, voucherstatus=1).", lambda c, p: c.ledger(p)),
+    Endpoint("netvisor", "account_balances", "fiscal_year", netvisor.SCHEMAS["account_balances"],
+             "Balances Netvisor reports at the fiscal year's end (accountbalance.nv).",
+             lambda c, p: c.account_balances(p)),
+)
+
+PROCOUNTOR = (
+    Endpoint("procountor", "accounts", "company", procountor.SCHEMAS["accounts"],
+             "Chart of accounts (/coa).", lambda c: c.accounts()),
+    Endpoint("procountor", "periods", "company", procountor.SCHEMAS["periods"],
+             "Fiscal years (/fiscalyears).", lambda c: c.periods()),
+    Endpoint("procountor", "dimensions", "company", procountor.SCHEMAS["dimensions"],
+             "Dimensions and items (/dimensions).", lambda c: c.dimensions()),
+    Endpoint("procountor", "ledger", "fiscal_year", procountor.SCHEMAS["ledger"],
+             "Ledger receipts of the fiscal year: official ones with their transactions and derived VAT "
+             "lines, the others with the reason they are excluded (/ledgerreceipts + /ledgerreceipts/{id}).",
+             lambda c, p: c.ledger(p)),
+    Endpoint("procountor", "account_balances", "fiscal_year", procountor.SCHEMAS["account_balances"],
+             "Balances Procountor reports at the fiscal year's end (/reports/ledgeraccounts).",
+             lambda c, p: c.account_balances(p)),
+)
+
+CATALOGUE: dict[str, tuple[Endpoint, ...]] = {"fennoa": FENNOA, "netvisor": NETVISOR, "procountor": PROCOUNTOR}
 
 
 def endpoints(source: str) -> tuple[Endpoint, ...]:

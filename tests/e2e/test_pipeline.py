@@ -36,8 +36,9 @@ def pipeline(tmp_path_factory, simulator_url):
 
 
 def test_every_job_succeeds_in_one_run_each(pipeline):
-    assert [r.success for r in pipeline["results"]] == [True, True, True]
-    assert pipeline["instance"].get_runs_count() == 3
+    # reference + fiscal-year extract per ERP (3 ERPs), then the warehouse: 7 runs for 5 companies
+    assert [r.success for r in pipeline["results"]] == [True] * 7
+    assert pipeline["instance"].get_runs_count() == 7
 
 
 def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipeline):
@@ -49,6 +50,10 @@ def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipe
         "company=borealis/fiscal_year=2027", "company=cirrus/fiscal_year=2025", "company=cirrus/fiscal_year=2026"]
     accounts = sorted(p.parent.name for p in (lake / "raw/fennoa/accounts").rglob("part-0.parquet"))
     assert accounts == ["company=aurora", "company=borealis", "company=cirrus"]
+    netvisor = sorted(p.parent.name for p in (lake / "raw/netvisor/ledger/company=dahlia").rglob("part-0.parquet"))
+    assert netvisor == ["fiscal_year=2024", "fiscal_year=2025", "fiscal_year=2026"]
+    procountor = sorted(p.parent.name for p in (lake / "raw/procountor/ledger/company=eira").rglob("part-0.parquet"))
+    assert procountor == ["fiscal_year=2024", "fiscal_year=2025", "fiscal_year=2026", "fiscal_year=2027"]
     assert not list(lake.rglob(".tmp-*"))
 
 
@@ -65,14 +70,14 @@ def test_materialization_metadata_names_rows_and_fiscal_year_dates(pipeline):
 def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
     lake, defs = pipeline["settings"].lake_root, pipeline["defs"]
     before = _digests(lake)
-    for name in ("fennoa_reference_job", "fennoa_fiscal_year_job"):
+    for name in ("fennoa_reference_job", "fennoa_fiscal_year_job", "netvisor_fiscal_year_job"):
         job = defs.resolve_job_def(name)
         assert job.execute_in_process(instance=pipeline["instance"], tags=range_tags(job.partitions_def)).success
     assert _digests(lake) == before
 
 
 def test_dbt_checks_prove_vouchers_balance_and_gl_equals_the_raw_lake(pipeline):
-    evaluations = {e.check_name: e.passed for e in pipeline["results"][2].get_asset_check_evaluations()}
+    evaluations = {e.check_name: e.passed for e in pipeline["results"][-1].get_asset_check_evaluations()}
     assert evaluations["assert_vouchers_balance"] is True
     assert evaluations["assert_gl_matches_raw_lake"] is True
     assert evaluations["assert_trial_balance_nets_to_zero"] is True
@@ -89,7 +94,8 @@ def test_published_gl_totals_equal_raw_parquet_per_company_and_fiscal_year(pipel
                 raw[key] = raw.get(key, Decimal(0)) + row["debit"]
     con = duckdb.connect(str(settings.published_db), read_only=True)
     gl = {(c, fy): d for c, fy, d in con.execute(
-        "select company_id, fiscal_year, sum(debit) from marts.fct_gl_entries group by all").fetchall()}
+        "select company_id, fiscal_year, sum(debit) from marts.fct_gl_entries where source_system = 'fennoa' "
+        "group by all").fetchall()}
     assert gl == raw and len(gl) == 9
 
 
@@ -101,7 +107,7 @@ def test_published_profit_and_loss_has_revenue_and_result_for_every_company(pipe
                sum(amount_month) filter (where report_line_code = 'PL_NET_RESULT'),
                sum(amount_month) filter (where line_type = 'line')
         from marts.rpt_profit_and_loss group by all order by all""").fetchall()
-    assert {r[0] for r in rows} == {"aurora", "borealis", "cirrus"}
+    assert {r[0] for r in rows} == {"aurora", "borealis", "cirrus", "dahlia", "eira"}
     for company, fy, revenue, net, leaves in rows:
         assert revenue > 0, (company, fy)
         assert net != 0 and net == leaves  # the net result is the sum of the leaf lines
@@ -119,3 +125,30 @@ def test_wrong_credentials_fail_the_run_with_the_company_named(pipeline, monkeyp
     message = failure.event_specific_data.error.message
     assert "fennoa company 'cirrus'" in message and "authentication failed" in message
     assert "not-the-key" not in message
+
+
+def test_netvisor_deleted_and_invalidated_are_captured_with_status_and_kept_out_of_the_gl(pipeline):
+    settings = pipeline["settings"]
+    raw = pq.read_table(settings.lake_root / "raw/netvisor/ledger", partitioning=None).to_pylist()
+    by_status = {(r["voucher_status"], r["line_status"]) for r in raw}
+    assert {("deleted", "deleted"), ("invalidated", "invalidated"), ("valid", "invalidated")} <= by_status
+    dropped_vouchers = {r["voucher_key"] for r in raw if r["voucher_status"] != "valid"}
+    dropped_lines = {(r["voucher_key"], r["line_number"]) for r in raw
+                     if r["voucher_status"] == "valid" and r["line_status"] != "valid"}
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    gl = con.execute("select voucher_id, line_number from marts.fct_gl_entries where company_id = 'dahlia'").fetchall()
+    assert gl and not dropped_vouchers & {v for v, _ in gl}
+    assert not dropped_lines & set(gl)
+    edited = {v for v, _ in dropped_lines}
+    assert edited & {v for v, _ in gl}  # the edited voucher itself stays, with its valid lines only
+
+
+def test_procountor_receipts_that_are_not_official_never_reach_the_gl(pipeline):
+    settings = pipeline["settings"]
+    raw = pq.read_table(settings.lake_root / "raw/procountor/ledger", partitioning=None).to_pylist()
+    excluded = {r["receipt_id"]: r["exclusion_reason"] for r in raw if not r["is_official"]}
+    assert set(excluded.values()) == {"invalidated receipt", "unfinished receipt",
+                                      "order, not an official business transaction"}
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    gl = {r[0] for r in con.execute("select distinct voucher_id from marts.fct_gl_entries where company_id = 'eira'").fetchall()}
+    assert gl and not gl & set(excluded)

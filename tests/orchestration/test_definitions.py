@@ -43,7 +43,7 @@ def test_dbt_vars_carry_lake_root_and_companies(tmp_path):
     config = load_companies(ROOT / "companies.yaml")
     result = dbt_vars(config, settings)
     assert result["lake_root"] == str(tmp_path / "lake")
-    assert [c["id"] for c in result["companies"]] == ["aurora", "borealis", "cirrus"]
+    assert [c["id"] for c in result["companies"]] == ["aurora", "borealis", "cirrus", "dahlia", "eira"]
     assert result["companies"][1]["report_schema"] == "PMA"
 
 

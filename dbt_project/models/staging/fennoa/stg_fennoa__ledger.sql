@@ -13,7 +13,7 @@ select
     {{ money('l.debit') }} as debit,
     {{ money('l.credit') }} as credit,
     a.vat_code,
-    l.dimensions,
+    list_transform(l.dimensions, d -> {'dimension_type': d.type_id, 'item_code': d.item_code}) as dimensions,
     false as is_opening_balance
 from {{ lake_scan('fennoa', 'ledger', {
     'company_id': 'varchar', 'fiscal_year': 'integer', 'statement_id': 'varchar', 'statement_number': 'bigint',

@@ -13,7 +13,7 @@ select
     {{ money('debit') }} as debit,
     {{ money('credit') }} as credit,
     cast(null as varchar) as vat_code,
-    cast([] as struct(type_id varchar, item_code varchar)[]) as dimensions,
+    cast([] as struct(dimension_type varchar, item_code varchar)[]) as dimensions,
     true as is_opening_balance
 from {{ lake_scan('fennoa', 'opening_balances', {
     'company_id': 'varchar', 'fiscal_year': 'integer', 'period_id': 'varchar', 'period_start': 'date',

@@ -1,0 +1,335 @@
+"""Netvisor client: signed headers on every request, one request at a time per customer, XML parsed
+as a stream, ledger windowed by date so a fiscal year is covered with no gap and no overlap.
+
+Contract: docs/erp-apis.md section 1. HMACSHA256 by default, plain SHA256 selectable per company.
+Voucher and line statuses are kept, so deletions and invalidations reach the warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import threading
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import pyarrow as pa
+
+from connectors.errors import AuthenticationError, BadResponseError
+from connectors.fiscal import FiscalPeriod
+from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.parsing import account_number, iso_date, money
+
+SOURCE = "netvisor"
+MONEY = pa.decimal128(18, 2)
+ALGORITHMS = ("HMACSHA256", "SHA256")
+TRANSIENT = ("REQUEST_NOT_UNIQUE", "TECHNICAL_ERROR", "SYSTEM_MAINTANANCE", "SYSTEM_MAINTENANCE")
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "accounts": pa.schema([
+        ("company_id", pa.string()), ("account_key", pa.string()), ("account_number", pa.string()),
+        ("account_name", pa.string()), ("account_type", pa.string()), ("is_active", pa.bool_()),
+    ]),
+    "periods": pa.schema([
+        ("company_id", pa.string()), ("period_id", pa.string()), ("name", pa.string()), ("start_date", pa.date32()),
+        ("end_date", pa.date32()), ("fiscal_year", pa.int32()), ("is_locked", pa.bool_()),
+    ]),
+    "voucher_types": pa.schema([
+        ("company_id", pa.string()), ("voucher_type_key", pa.string()), ("abbreviation", pa.string()),
+        ("name", pa.string()),
+    ]),
+    "dimensions": pa.schema([
+        ("company_id", pa.string()), ("dimension_type_id", pa.string()), ("dimension_type_name", pa.string()),
+        ("item_id", pa.string()), ("item_code", pa.string()), ("item_name", pa.string()), ("is_active", pa.bool_()),
+    ]),
+    "ledger": pa.schema([
+        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
+        ("voucher_key", pa.string()), ("voucher_number", pa.string()), ("voucher_date", pa.date32()),
+        ("voucher_class", pa.string()), ("voucher_class_key", pa.string()), ("voucher_description", pa.string()),
+        ("voucher_status", pa.string()), ("line_key", pa.string()), ("line_number", pa.int32()),
+        ("line_status", pa.string()), ("account_number", pa.string()), ("line_sum", MONEY),
+        ("description", pa.string()), ("vat_percent", pa.decimal128(5, 2)), ("vat_code", pa.string()),
+        ("dimensions", pa.list_(pa.struct([("name", pa.string()), ("item", pa.string())]))),
+    ]),
+    "account_balances": pa.schema([
+        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
+        ("account_number", pa.string()), ("balance_date", pa.date32()), ("debit", MONEY), ("credit", MONEY),
+    ]),
+}
+
+# Netvisor answers one request at a time per customer: serialize within this process.
+_CUSTOMER_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _customer_lock(customer_id: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _CUSTOMER_LOCKS.setdefault(customer_id, threading.Lock())
+
+
+def compute_mac(algorithm: str, url: str, sender: str, customer_id: str, timestamp: str, language: str,
+                organisation_id: str, transaction_id: str, timestamp_unix: str, customer_key: str,
+                partner_key: str) -> str:
+    fields = [url, sender, customer_id, timestamp, language, organisation_id, transaction_id]
+    if algorithm == "HMACSHA256":
+        message = "&".join([*fields, timestamp_unix, customer_key, partner_key])
+        return hmac.new(f"{customer_key}&{partner_key}".encode("latin-1"), message.encode("latin-1"),
+                        hashlib.sha256).hexdigest()
+    if algorithm == "SHA256":
+        return hashlib.sha256("&".join([*fields, customer_key, partner_key]).encode("latin-1")).hexdigest()
+    raise ValueError(f"unsupported MAC algorithm {algorithm!r}")
+
+
+def month_windows(start: date, end: date) -> list[tuple[date, date]]:
+    """Calendar-month windows tiling [start, end] inclusive: no gap, no overlap."""
+    windows, cursor = [], start
+    while cursor <= end:
+        next_month = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
+        windows.append((cursor, min(end, next_month - timedelta(days=1))))
+        cursor = next_month
+    return windows
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _child(element: ET.Element, name: str) -> ET.Element | None:
+    """Case-insensitive child lookup: casing differs between Netvisor resources."""
+    name = name.lower()
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def _text(element: ET.Element, name: str, default: str | None = None) -> str | None:
+    child = _child(element, name)
+    return child.text.strip() if child is not None and child.text is not None else default
+
+
+def _attr(element: ET.Element, name: str) -> str | None:
+    name = name.lower()
+    return next((v for k, v in element.attrib.items() if k.lower() == name), None)
+
+
+class NetvisorClient:
+    source = SOURCE
+
+    def __init__(self, company_id: str, base_url: str, customer_id: str, customer_key: str, partner_id: str,
+                 partner_key: str, organisation_id: str, *, algorithm: str = "HMACSHA256",
+                 sender: str = "nordledger", language: str = "FI", retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None, sleep=None):
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"Netvisor MAC algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        self.company_id = company_id
+        self.base_url = base_url.rstrip("/")
+        self._customer_id, self._customer_key = customer_id, customer_key
+        self._partner_id, self._partner_key = partner_id, partner_key
+        self.organisation_id, self.algorithm, self.sender, self.language = organisation_id, algorithm, sender, language
+        kwargs = {"sleep": sleep} if sleep else {}
+        # Long timeout: Netvisor recommends 120-360 s for big reads.
+        self.session = ApiSession(SOURCE, company_id, self.base_url, max_concurrency=1,
+                                  retry=retry or RetryPolicy(timeout=180.0), transport=transport, **kwargs)
+        self._lock = _customer_lock(customer_id)
+        self.pages_fetched = 0
+        self._periods: list[FiscalPeriod] | None = None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def _sign(self, request: httpx.Request) -> None:
+        """Fresh timestamp, TransactionId and MAC for every attempt, signed over the URL as sent."""
+        now = datetime.now(timezone.utc)
+        timestamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
+        timestamp_unix = str(int(now.timestamp()))
+        transaction_id = uuid.uuid4().hex
+        mac = compute_mac(self.algorithm, str(request.url), self.sender, self._customer_id, timestamp, self.language,
+                          self.organisation_id, transaction_id, timestamp_unix, self._customer_key, self._partner_key)
+        request.headers.update({
+            "X-Netvisor-Authentication-Sender": self.sender,
+            "X-Netvisor-Authentication-CustomerId": self._customer_id,
+            "X-Netvisor-Authentication-PartnerId": self._partner_id,
+            "X-Netvisor-Authentication-Timestamp": timestamp,
+            "X-Netvisor-Authentication-TimestampUnix": timestamp_unix,
+            "X-Netvisor-Authentication-TransactionId": transaction_id,
+            "X-Netvisor-Interface-Language": self.language,
+            "X-Netvisor-Organisation-ID": self.organisation_id,
+            "X-Netvisor-Authentication-MAC": mac,
+            "X-Netvisor-Authentication-MACHashCalculationAlgorithm": self.algorithm,
+            "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1",
+        })
+
+    def get(self, resource: str, params: dict[str, str] | None = None) -> bytes:
+        """GET a resource and return the raw XML after checking ResponseStatus."""
+        # The query is built by hand and signed exactly as sent (values here are plain ASCII).
+        query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+        url = f"{self.base_url}/{resource}" + (f"?{query}" if query else "")
+        endpoint = resource.removesuffix(".nv")
+
+        def classify(response: httpx.Response) -> bytes:
+            status = self._status(response.content, endpoint, response.status_code)
+            if status is None:
+                return response.content
+            category, text = status
+            if category == "AUTHENTICATION_FAILED":
+                # Netvisor quotes the expected MAC input (keys masked); keep only the category.
+                raise self.session.error(AuthenticationError, endpoint, "authentication failed (AUTHENTICATION_FAILED); "
+                                         "check the company's Netvisor keys and MAC algorithm")
+            if category in TRANSIENT:
+                raise Retry(f"{category} :: {text}")
+            raise self.session.error(BadResponseError, endpoint, f"{category} :: {text}")
+
+        with self._lock:
+            content = self.session.request("GET", url, endpoint=endpoint, prepare=self._sign, classify=classify)
+        self.pages_fetched += 1
+        return content
+
+    def _status(self, content: bytes, endpoint: str, http_status: int) -> tuple[str, str] | None:
+        """None for OK, else (category, text) from the two Status elements of a FAILED answer."""
+        try:
+            for _, element in ET.iterparse(io.BytesIO(content), events=("end",)):
+                if _local(element.tag) == "responsestatus":
+                    statuses = [(c.text or "").strip() for c in element if _local(c.tag) == "status"]
+                    if statuses and statuses[0] == "OK":
+                        return None
+                    detail = statuses[1] if len(statuses) > 1 else "no detail"
+                    category, _, text = detail.partition("::")
+                    return category.strip(), text.strip()[:300]
+        except ET.ParseError:
+            raise Retry(f"malformed XML in HTTP {http_status} response") from None
+        raise Retry(f"HTTP {http_status} response without ResponseStatus")
+
+    def _elements(self, content: bytes, tag: str) -> Iterator[ET.Element]:
+        """Stream the elements named `tag` (any casing), freeing each after use."""
+        tag = tag.lower()
+        for _, element in ET.iterparse(io.BytesIO(content), events=("end",)):
+            if _local(element.tag) == tag:
+                yield element
+                element.clear()
+
+    def _bad(self, endpoint: str, cause: str) -> BadResponseError:
+        return self.session.error(BadResponseError, endpoint, cause)
+
+    # -- reference resources ---------------------------------------------------------------------
+
+    def fiscal_periods(self) -> list[FiscalPeriod]:
+        if self._periods is None:
+            content = self.get("accountingperiodlist.nv")
+            lock_date = None
+            for element in self._elements(content, "PeriodLockInformation"):
+                text = _text(element, "AccountingPeriodLockDate")
+                lock_date = iso_date(text, "AccountingPeriodLockDate") if text else None
+            periods = []
+            for element in self._elements(content, "Period"):
+                try:
+                    start = iso_date(_text(element, "BeginDate"), "BeginDate")
+                    end = iso_date(_text(element, "EndDate"), "EndDate")
+                except ValueError as exc:
+                    raise self._bad("accountingperiodlist", str(exc)) from None
+                periods.append(FiscalPeriod(_text(element, "NetvisorKey") or f"{start}", start, end,
+                                            locked=lock_date is not None and end <= lock_date))
+            self._periods = sorted(periods, key=lambda p: p.start)
+        return self._periods
+
+    def periods(self) -> Iterator[pa.RecordBatch]:
+        yield pa.RecordBatch.from_pylist([
+            {"company_id": self.company_id, "period_id": p.id, "name": None, "start_date": p.start, "end_date": p.end,
+             "fiscal_year": int(p.key), "is_locked": p.locked} for p in self.fiscal_periods()], schema=SCHEMAS["periods"])
+
+    def accounts(self) -> Iterator[pa.RecordBatch]:
+        rows = []
+        for element in self._elements(self.get("accountlist.nv"), "Account"):
+            number = _text(element, "Number")
+            if number is None:
+                continue
+            rows.append({"company_id": self.company_id, "account_key": _text(element, "NetvisorKey"),
+                         "account_number": account_number(number, "Number"), "account_name": _text(element, "Name"),
+                         "account_type": _text(element, "AccountType"), "is_active": _text(element, "IsActive") == "1"})
+        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["accounts"])
+
+    def voucher_types(self) -> Iterator[pa.RecordBatch]:
+        rows = [{"company_id": self.company_id, "voucher_type_key": _text(e, "NetvisorKey"),
+                 "abbreviation": _text(e, "Abbreviation"), "name": _text(e, "Name")}
+                for e in self._elements(self.get("vouchertypelist.nv"), "VoucherType")]
+        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["voucher_types"])
+
+    def dimensions(self) -> Iterator[pa.RecordBatch]:
+        rows = []
+        content = self.get("dimensionlist.nv", {"showhidden": "1"})
+        root = ET.fromstring(content)
+        for name in (e for e in root.iter() if _local(e.tag) == "dimensionname" and len(e)):
+            type_id, type_name = _text(name, "Netvisorkey"), _text(name, "Name")
+            for detail in (d for d in name.iter() if _local(d.tag) == "dimensiondetail"):
+                rows.append({"company_id": self.company_id, "dimension_type_id": type_id,
+                             "dimension_type_name": type_name, "item_id": _text(detail, "Netvisorkey"),
+                             "item_code": _text(detail, "Name"), "item_name": _text(detail, "Name"),
+                             "is_active": (_text(detail, "IsHidden") or "False").lower() != "true"})
+        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["dimensions"])
+
+    # -- fiscal-year resources -------------------------------------------------------------------
+
+    def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+        """Every voucher line of the fiscal year, all statuses (voucherstatus=1), one batch per month."""
+        for start, end in month_windows(period.start, period.end):
+            content = self.get("accountingledger.nv", {"startdate": start.isoformat(), "enddate": end.isoformat(),
+                                                       "voucherstatus": "1"})
+            rows = []
+            for voucher in self._elements(content, "Voucher"):
+                try:
+                    rows.extend(self._voucher_rows(voucher, period, start, end))
+                except (ValueError, TypeError) as exc:
+                    raise self._bad("accountingledger", f"voucher {_text(voucher, 'NetvisorKey')}: {exc}") from None
+            yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["ledger"])
+
+    def _voucher_rows(self, voucher: ET.Element, period: FiscalPeriod, start: date, end: date) -> list[dict]:
+        voucher_date = iso_date(_text(voucher, "VoucherDate"), "VoucherDate")
+        if not start <= voucher_date <= end:
+            raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
+        klass = _child(voucher, "VoucherClass")
+        base = {
+            "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
+            "voucher_key": _text(voucher, "NetvisorKey"), "voucher_number": _text(voucher, "VoucherNumber"),
+            "voucher_date": voucher_date, "voucher_class": (klass.text or "").strip() if klass is not None else None,
+            "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
+            "voucher_description": _text(voucher, "VoucherDescription"),
+            "voucher_status": (_attr(voucher, "status") or "valid").lower(),
+        }
+        rows = []
+        for number, line in enumerate((c for c in voucher if _local(c.tag) == "voucherline"), start=1):
+            vat = _text(line, "VatPercent")
+            dims = [{"name": _text(d, "DimensionName"), "item": _text(d, "DimensionItem")}
+                    for d in line if _local(d.tag) == "dimension"]
+            vat_code = _text(line, "VatCode")
+            rows.append({**base, "line_key": _text(line, "NetvisorKey"), "line_number": number,
+                         "line_status": (_attr(line, "status") or base["voucher_status"]).lower(),
+                         "account_number": account_number(_text(line, "AccountNumber"), "AccountNumber"),
+                         "line_sum": money(_text(line, "LineSum"), "LineSum"), "description": _text(line, "Description"),
+                         "vat_percent": Decimal(vat.replace(",", ".")) if vat else Decimal(0),
+                         "vat_code": None if vat_code in (None, "-") else vat_code, "dimensions": dims})
+        return rows
+
+    def account_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+        content = self.get("accountbalance.nv", {"balancedates": period.end.isoformat()})
+        rows = []
+        for account in self._elements(content, "Account"):
+            number = account_number(_text(account, "Number"), "Number")
+            for balance in (c for c in account if _local(c.tag) == "accountbalance"):
+                try:
+                    rows.append({"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
+                                 "account_number": number, "balance_date": iso_date(_attr(balance, "Date"), "Date"),
+                                 "debit": money(_text(balance, "Debet"), "Debet"),
+                                 "credit": money(_text(balance, "Kredit"), "Kredit")})
+                except ValueError as exc:
+                    raise self._bad("accountbalance", f"account {number}: {exc}") from None
+        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["account_balances"])
