@@ -51,26 +51,40 @@ def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
 
 
 def latest_statements_markdown(published_db: Path) -> str:
-    """Each company's latest fiscal year: revenue, operating result and net result year to date."""
+    """Each company's latest month: P&L year to date and the balance sheet's main lines."""
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         rows = con.execute("""
             with latest as (
-                select company_id, max(month_start) as month_start
-                from marts.rpt_profit_and_loss group by company_id
+                select company_id, max(month_end) as month_end from marts.rpt_balance_sheet
+                where month_end <= (select max(entry_date) from marts.fct_gl_entries as g
+                                    where g.company_id = rpt_balance_sheet.company_id) + interval 1 month
+                group by company_id
+            ),
+            pl as (
+                select p.company_id, p.fiscal_year, p.month_end,
+                       max(amount_ytd) filter (where report_line_code = 'PL_REVENUE') as revenue,
+                       max(amount_ytd) filter (where report_line_code = 'PL_OPERATING_RESULT') as operating,
+                       max(amount_ytd) filter (where report_line_code = 'PL_NET_RESULT') as net
+                from marts.rpt_profit_and_loss as p join latest using (company_id, month_end) group by all
+            ),
+            bs as (
+                select b.company_id,
+                       max(amount) filter (where report_line_code = 'BS_ASSETS_TOTAL') as assets,
+                       max(amount) filter (where report_line_code = 'BS_EQUITY_TOTAL') as equity,
+                       max(amount) filter (where report_line_code = 'BS_EQUITY_AND_LIABILITIES_TOTAL') as total
+                from marts.rpt_balance_sheet as b join latest using (company_id, month_end) group by all
             )
-            select p.company_id, p.fiscal_year, strftime(p.month_end, '%Y-%m-%d'),
-                   max(case when report_line_code = 'PL_REVENUE' then amount_ytd end),
-                   max(case when report_line_code = 'PL_OPERATING_RESULT' then amount_ytd end),
-                   max(case when report_line_code = 'PL_NET_RESULT' then amount_ytd end)
-            from marts.rpt_profit_and_loss as p join latest using (company_id, month_start)
-            group by all order by 1
+            select company_id, fiscal_year, strftime(month_end, '%Y-%m-%d'), revenue, operating, net, assets, equity, total
+            from pl join bs using (company_id) order by 1
         """).fetchall()
     finally:
         con.close()
-    lines = ["| company | fiscal year | through | revenue | operating result | net result |",
-             "|---|---|---|---:|---:|---:|"]
-    lines += [f"| {c} | {fy} | {d} | {rev:,.2f} | {op:,.2f} | {net:,.2f} |" for c, fy, d, rev, op, net in rows]
+    lines = ["| company | fiscal year | month end | revenue YTD | operating result YTD | net result YTD "
+             "| total assets | equity | equity and liabilities |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join([c, str(fy), d] + [f"{v:,.2f}" for v in values]) + " |"
+              for c, fy, d, *values in rows]
     return "\n".join(lines)
 
 
@@ -91,7 +105,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             "path": dg.MetadataValue.path(str(target)),
             "tables": dg.MetadataValue.md("\n".join(["| table | rows |", "|---|---:|"]
                                                     + [f"| marts.{n} | {c} |" for n, c in tables])),
-            "latest_profit_and_loss": dg.MetadataValue.md(latest_statements_markdown(target)),
+            "latest_statements": dg.MetadataValue.md(latest_statements_markdown(target)),
         })
 
     return published_warehouse

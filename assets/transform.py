@@ -25,6 +25,10 @@ WRITER_POOL = "duckdb_writer"
 
 @cache
 def dbt_project(target: str = "local") -> DbtProject:
+    # dagster-dbt's preparer runs `dbt` from PATH; a venv used without activation has it beside Python.
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
     project.prepare_if_dev()
     if not project.manifest_path.exists():
@@ -49,6 +53,28 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return spec
         schema = node["config"].get("schema") or node["schema"]
         return spec.replace_attributes(key=dg.AssetKey([schema, node["name"]]), group_name=f"warehouse_{schema}")
+
+
+def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
+    """The failing rows dbt stored for a test (schema dbt_test__audit), as readable lines."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(build_db), read_only=True)
+    except duckdb.Error:
+        return []
+    try:
+        columns = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'dbt_test__audit' "
+            "and table_name = ? order by ordinal_position", [test_name]).fetchall()]
+        if not columns:
+            return []
+        rows = con.execute(f'select * from dbt_test__audit."{test_name}" limit {int(limit)}').fetchall()
+    finally:
+        con.close()
+    if "problem" in columns:
+        return [str(row[columns.index("problem")]) for row in rows]
+    return [", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows]
 
 
 def dbt_vars(config: CompaniesConfig, settings: Settings) -> dict[str, Any]:
@@ -77,7 +103,27 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         settings.build_db.parent.mkdir(parents=True, exist_ok=True)
         os.environ.update(settings.dbt_env())  # the dbt subprocess inherits this environment
-        args = ["build", "--vars", json.dumps(dbt_vars(config, settings))]
-        yield from dbt.cli(args, context=context).stream()
+        # Every model is rebuilt whole from the lake; --full-refresh also recreates seeds whose columns changed.
+        args = ["build", "--full-refresh", "--vars", json.dumps(dbt_vars(config, settings))]
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        failed: list[dg.AssetCheckResult] = []
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetCheckResult) and not event.passed:
+                failed.append(event)  # reported once dbt has released the database, with the failing rows
+                continue
+            yield event
+        problems: list[str] = []
+        for check in failed:
+            rows = stored_failures(settings.build_db, check.check_name)
+            problems += rows
+            yield check._replace(metadata={**check.metadata, "problems": dg.MetadataValue.md(
+                "\n".join(f"- {r}" for r in rows) or "(no rows stored)")})
+        blocking = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
+        if blocking or not invocation.is_successful():
+            names = ", ".join(c.check_name for c in blocking) or "dbt build"
+            raise dg.Failure(
+                description=f"Accounting checks failed ({names}); the warehouse is not published.\n"
+                            + "\n".join(problems[:20]),
+                metadata={"failed_checks": names})
 
     return warehouse_models

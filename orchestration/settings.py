@@ -37,8 +37,12 @@ class Settings:
         return self.warehouse_dir / "warehouse.duckdb"
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment the dbt subprocess needs (profiles.yml reads the database path from it)."""
-        return {"NORDLEDGER_BUILD_DB": str(self.build_db), "NORDLEDGER_LAKE_ROOT": str(self.lake_root)}
+        """Environment the dbt subprocess needs: profiles.yml can read only the environment, not vars.
+
+        Deliberately a variable `load_settings` never reads, so setting it cannot leak into settings;
+        the lake root travels as a dbt var.
+        """
+        return {"NORDLEDGER_BUILD_DB": str(self.build_db)}
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

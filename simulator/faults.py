@@ -56,6 +56,23 @@ class FaultQueue:
 
 FAULTS = FaultQueue()
 
+# Deliberate bad data per (api, company): "unbalanced_voucher", "no_opening_balances".
+TAMPER: set[tuple[str, str, str]] = set()
+
+
+def tampered(api: str, company: str, kind: str) -> bool:
+    return (api, company, kind) in TAMPER
+
+
+async def admin_tamper(request: Request) -> Response:
+    """POST {"api": "fennoa", "company": "aurora", "kind": "unbalanced_voucher"} or DELETE to clear."""
+    if request.method == "DELETE":
+        TAMPER.clear()
+        return JSONResponse({"cleared": True})
+    body = await request.json()
+    TAMPER.add((body["api"], body["company"], body["kind"]))
+    return JSONResponse({"tampered": body})
+
 
 async def admin_faults(request: Request) -> Response:
     """POST {"api": "fennoa", "status": 429, "count": 2, "retry_after": "1", "delay": 0} or DELETE."""

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from simulator.books import Books, FiscalYear
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS
+from simulator.faults import FAULTS, tampered
 
 MAX_LIMIT = 500
 VAT_CODES = (
@@ -191,6 +191,8 @@ class FennoaSimulator:
         total = hi - lo
         first = lo + (page - 1) * limit
         data = company.ledger_rows[first:min(first + limit, hi)] if first < hi else []
+        if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unbalanced_voucher"):
+            data = [dict(data[0], debit=data[0]["debit"] + 1.0), *data[1:]]  # one voucher off by 1.00
         pagination = {"page": page, "limit": limit, "pagesCount": max(1, math.ceil(total / limit))}
         return JSONResponse(self.envelope(data, status="ok", pagination=pagination))
 
@@ -199,6 +201,8 @@ class FennoaSimulator:
         if fy is None:
             return self.error(404, f"Accounting period {period_id} not found")
         voucher = company.books.opening_voucher(fy)
+        if fy != company.books.fiscal_years[0] and tampered("fennoa", company.tenant.profile.key, "no_opening_balances"):
+            voucher = None  # books never closed: later years have no opening balances
         rows = []
         for line in voucher.lines if voucher else ():
             debit = line.amount if line.amount > 0 else Decimal(0)
@@ -212,8 +216,24 @@ class FennoaSimulator:
             debit, credit = company.books.balance(account, on)
         except ValueError as exc:
             return self.error(400, str(exc))
+        if account < "3" and tampered("fennoa", company.tenant.profile.key, "no_opening_balances"):
+            debit, credit = self.unclosed_balance(company, account, on)
         return JSONResponse({"status": "OK", "account": account, "date": on.isoformat(), "dimensions": [],
                              "sum_debit": _num(debit), "sum_credit": _num(credit), "data": None, "errors": []})
+
+    @staticmethod
+    def unclosed_balance(company: FennoaCompany, account: str, on: date) -> tuple[Decimal, Decimal]:
+        """Balance-sheet balance of books never closed: everything since the first opening."""
+        first = company.books.fiscal_years[0]
+        debit = credit = Decimal(0)
+        for v in company.books.valid_vouchers:
+            if v.date > on or (v.is_opening and v.date != first.start):
+                continue
+            for line in v.lines:
+                if line.account == account:
+                    debit += max(line.amount, Decimal(0))
+                    credit += max(-line.amount, Decimal(0))
+        return debit, credit
 
     def dimension_items(self, company: FennoaCompany, request: Request) -> list[dict]:
         wanted = request.query_params.get("dimension_type_id")

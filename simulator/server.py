@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from simulator.catalogue import Tenant, demo_tenants
-from simulator.faults import admin_faults
+from simulator.faults import admin_faults, admin_tamper
 from simulator.fennoa import FennoaSimulator
 from simulator.netvisor import NetvisorSimulator
 from simulator.procountor import ProcountorSimulator
@@ -39,6 +39,7 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
     app = Starlette(routes=[
         Route("/_sim/health", health),
         Route("/_sim/faults", admin_faults, methods=["POST", "DELETE"]),
+        Route("/_sim/tamper", admin_tamper, methods=["POST", "DELETE"]),
         Mount("/fennoa/api", app=fennoa.app()),
         Mount("/netvisor", app=netvisor.app()),
         Mount("/procountor/api", app=procountor.app()),

@@ -24,9 +24,12 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def pytest_configure(config):
-    """The simulator's demo credentials, as `make test` exports them (set here for plain pytest)."""
+    """Demo credentials as `make test` exports them, and a dbt manifest parsed from the current models."""
     for key, value in read_env_file(ROOT / "demo.env").items():
         os.environ.setdefault(key, value)
+    from assets.transform import dbt_project
+    project = dbt_project()
+    project.preparer.prepare(project)
 
 
 @pytest.fixture(scope="session")

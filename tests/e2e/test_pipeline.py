@@ -70,18 +70,50 @@ def test_materialization_metadata_names_rows_and_fiscal_year_dates(pipeline):
 def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
     lake, defs = pipeline["settings"].lake_root, pipeline["defs"]
     before = _digests(lake)
-    for name in ("fennoa_reference_job", "fennoa_fiscal_year_job", "netvisor_fiscal_year_job"):
+    for name in ("fennoa_reference_job", "fennoa_fiscal_year_job", "netvisor_fiscal_year_job"):  # before any rebuild
         job = defs.resolve_job_def(name)
         assert job.execute_in_process(instance=pipeline["instance"], tags=range_tags(job.partitions_def)).success
     assert _digests(lake) == before
 
 
-def test_dbt_checks_prove_vouchers_balance_and_gl_equals_the_raw_lake(pipeline):
+ACCOUNTING_CHECKS = {
+    "assert_vouchers_balance", "assert_gl_matches_raw_lake", "assert_trial_balance_nets_to_zero",
+    "assert_balance_sheet_balances", "assert_pl_result_equals_bs_result", "assert_closing_equals_next_opening",
+    "assert_accounts_map_to_exactly_one_line", "assert_fiscal_years_contiguous", "assert_dimension_split_sums_to_pl",
+    "assert_reconciles_to_erp", "assert_statement_arithmetic", "assert_opening_vouchers_hold_no_pl_accounts",
+    "assert_leaf_ranges_do_not_overlap",
+}
+
+
+def test_every_accounting_check_ran_and_passed(pipeline):
     evaluations = {e.check_name: e.passed for e in pipeline["results"][-1].get_asset_check_evaluations()}
-    assert evaluations["assert_vouchers_balance"] is True
-    assert evaluations["assert_gl_matches_raw_lake"] is True
-    assert evaluations["assert_trial_balance_nets_to_zero"] is True
+    assert ACCOUNTING_CHECKS <= set(evaluations)
     assert all(evaluations.values()), {k: v for k, v in evaluations.items() if not v}
+
+
+def test_statements_balance_and_tie_to_the_erp_for_every_company_and_month(pipeline):
+    con = duckdb.connect(str(pipeline["settings"].published_db), read_only=True)
+    unbalanced = con.execute("""
+        select company_id, month_end from marts.rpt_balance_sheet group by all
+        having max(amount) filter (where report_line_code = 'BS_ASSETS_TOTAL')
+            <> max(amount) filter (where report_line_code = 'BS_EQUITY_AND_LIABILITIES_TOTAL')""").fetchall()
+    assert unbalanced == []
+    months = con.execute("select count(distinct (company_id, month_end)) from marts.rpt_balance_sheet").fetchone()[0]
+    assert months >= 5 * 24
+    mismatched = con.execute("""
+        select count(*) from marts.rpt_profit_and_loss as p join marts.rpt_balance_sheet as b
+            on b.company_id = p.company_id and b.month_end = p.month_end and b.report_line_code = 'BS_CURRENT_YEAR_RESULT'
+        where p.report_line_code = 'PL_NET_RESULT' and p.amount_ytd <> b.amount""").fetchone()[0]
+    assert mismatched == 0
+    reconciled = con.execute("select count(*), count(*) filter (where difference <> 0) from marts.rpt_balance_reconciliation "
+                             "where erp_reported").fetchone()
+    assert reconciled[0] >= 5 * 25 * 3 and reconciled[1] == 0
+    unmapped = con.execute("select count(*) from marts.dim_account where account_number in "
+                           "(select account_number from marts.fct_gl_entries) and report_line_code is null").fetchone()[0]
+    assert unmapped == 0
+    assert con.execute("select distinct schema_variant from marts.rpt_profit_and_loss where company_id = 'borealis'").fetchall() == [("PMA",)]
+    assert con.execute("select count(*) from marts.rpt_profit_and_loss where company_id = 'borealis' "
+                       "and report_line_code = 'PL_TAXES'").fetchone()[0] > 0
 
 
 def test_published_gl_totals_equal_raw_parquet_per_company_and_fiscal_year(pipeline):
@@ -152,3 +184,117 @@ def test_procountor_receipts_that_are_not_official_never_reach_the_gl(pipeline):
     con = duckdb.connect(str(settings.published_db), read_only=True)
     gl = {r[0] for r in con.execute("select distinct voucher_id from marts.fct_gl_entries where company_id = 'eira'").fetchall()}
     assert gl and not gl & set(excluded)
+
+
+BI_READER = """
+import sys, duckdb, sqlalchemy
+path = sys.argv[1]
+plain = duckdb.connect(path, read_only=True)          # e.g. Evidence, the DuckDB CLI
+print(plain.execute("select company_name from marts.dim_company where company_id = 'aurora'").fetchone()[0], flush=True)
+sys.stdin.readline()                                   # hold both open while the pipeline rebuilds
+print(plain.execute("select company_name from marts.dim_company where company_id = 'aurora'").fetchone()[0], flush=True)
+print(plain.execute("select count(*) from marts.fct_gl_entries").fetchone()[0] > 0, flush=True)
+plain.close()
+engine = sqlalchemy.create_engine(f"duckdb:///{path}", connect_args={"read_only": True})  # as Superset does
+with engine.connect() as sa:
+    print(sa.execute(sqlalchemy.text("select company_name from marts.dim_company where company_id = 'aurora'")).scalar(), flush=True)
+"""
+
+BI_READER_SQLALCHEMY = """
+import sys, sqlalchemy
+engine = sqlalchemy.create_engine(f"duckdb:///{sys.argv[1]}", connect_args={"read_only": True},
+                                  poolclass=sqlalchemy.pool.NullPool)
+with engine.connect() as sa:
+    q = sqlalchemy.text("select company_name from marts.dim_company where company_id = 'aurora'")
+    print(sa.execute(q).scalar(), flush=True)
+    sys.stdin.readline()
+    print(sa.execute(q).scalar(), flush=True)
+with engine.connect() as sa:
+    print(sa.execute(q).scalar(), flush=True)
+"""
+
+
+def test_bi_readers_holding_the_published_file_survive_a_rebuild(pipeline):
+    import subprocess
+    import sys
+    import yaml
+    settings = pipeline["settings"]
+    readers = [subprocess.Popen([sys.executable, "-c", script, str(settings.published_db)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for script in (BI_READER, BI_READER_SQLALCHEMY)]
+    try:
+        before = [r.stdout.readline().strip() for r in readers]
+        assert before == ["Aurora Analytics Oy", "Aurora Analytics Oy"]
+        # change something visible (the company's name in companies.yaml) and rebuild the whole warehouse
+        config = yaml.safe_load(settings.companies_file.read_text())
+        config["companies"][0]["name"] = "Aurora Analytics Oyj"
+        settings.companies_file.write_text(yaml.safe_dump(config))
+        rebuilt = build_definitions(settings).resolve_job_def("warehouse_job").execute_in_process(
+            instance=pipeline["instance"])
+        assert rebuilt.success
+        outputs = [r.communicate("go\n", timeout=60) for r in readers]
+    finally:
+        for r in readers:
+            r.kill()
+    plain, sa = (out.split() if not err.strip() else pytest.fail(err) for out, err in outputs)
+    # the open connections kept a consistent view through the rebuild; new connections see the new data
+    assert " ".join(plain) == "Aurora Analytics Oy True Aurora Analytics Oyj"
+    assert " ".join(sa) == "Aurora Analytics Oy Aurora Analytics Oyj"
+
+
+@pytest.fixture()
+def aurora_only(tmp_path, simulator_url, monkeypatch):
+    """A fresh pipeline over one Fennoa company, against a simulator whose books we can spoil."""
+    import httpx
+    import yaml
+    from tests.conftest import write_companies
+    path = write_companies(tmp_path / "companies.yaml", simulator_url, first_year=2024, last_year=2026)
+    config = yaml.safe_load(path.read_text())
+    config["companies"] = [c for c in config["companies"] if c["id"] == "aurora"]
+    path.write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("NORDLEDGER_COMPANIES_FILE", str(path))
+    monkeypatch.setenv("NORDLEDGER_DATA_DIR", str(tmp_path / "data"))
+
+    def run(kind: str):
+        httpx.post(f"{simulator_url}/_sim/tamper", json={"api": "fennoa", "company": "aurora", "kind": kind})
+        try:
+            settings = load_settings()
+            with dg.instance_for_test() as instance:
+                return settings, materialize_all(build_definitions(settings), instance, log=lambda *_: None)
+        finally:
+            httpx.delete(f"{simulator_url}/_sim/tamper")
+    return run
+
+
+def test_an_unbalanced_voucher_fails_its_check_by_name_and_blocks_the_publish(aurora_only):
+    settings, results = aurora_only("unbalanced_voucher")
+    warehouse = results[-1]
+    assert [r.success for r in results] == [True, True, False]
+    failed = {e.check_name: e for e in warehouse.get_asset_check_evaluations() if not e.passed}
+    assert "assert_vouchers_balance" in failed
+    problems = failed["assert_vouchers_balance"].metadata["problems"].value
+    assert "company aurora, voucher " in problems and "does not balance" in problems
+    publish = [e for e in warehouse.all_events if e.step_key == "published__warehouse"]
+    assert not any(e.event_type_value == "STEP_SUCCESS" for e in publish)
+    assert not settings.published_db.exists()
+    failure = next(e for e in warehouse.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "company aurora, voucher" in failure.event_specific_data.error.message
+
+
+def test_books_that_were_never_closed_still_balance(aurora_only):
+    settings, results = aurora_only("no_opening_balances")
+    failures = [e.event_specific_data.error.message for r in results for e in r.all_events
+                if e.event_type_value == "STEP_FAILURE"]
+    assert failures == []
+    evaluations = {e.check_name: e.passed for e in results[-1].get_asset_check_evaluations()}
+    assert all(evaluations.values()), {k: v for k, v in evaluations.items() if not v}
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    assert con.execute("select count(*) from marts.fct_gl_entries where is_opening_balance and fiscal_year = 2026").fetchone()[0] == 0
+    prior_2026, result_2025 = con.execute("""
+        select (select amount from marts.rpt_balance_sheet where company_id = 'aurora' and month_end = '2026-01-31'
+                and report_line_code = 'BS_PRIOR_YEARS_RESULT'),
+               (select amount from marts.rpt_balance_sheet where company_id = 'aurora' and month_end = '2025-01-31'
+                and report_line_code = 'BS_PRIOR_YEARS_RESULT')
+                + (select amount_ytd from marts.rpt_profit_and_loss where company_id = 'aurora' and month_end = '2025-12-31'
+                   and report_line_code = 'PL_NET_RESULT')""").fetchone()
+    assert prior_2026 == result_2025  # last year's result moved into prior years' result, virtually

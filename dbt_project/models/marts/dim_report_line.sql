@@ -1,2 +1,3 @@
-select report_line_code, parent_code, statement, ordinal, level, line_type, label_fi, label_sv, label_en
+select schema_variant, report_line_code, nullif(parent_code, '') as parent_code, statement, ordinal, level,
+       line_type, nullif(includes_result, '') as includes_result, label_fi, label_sv, label_en
 from {{ ref('report_lines') }}

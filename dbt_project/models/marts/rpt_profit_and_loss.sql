@@ -1,24 +1,23 @@
--- Statutory expense-type P&L per company x fiscal year x month x report line, credit minus debit.
-with pl_lines as (
-    select * from {{ ref('dim_report_line') }} where statement = 'PL'
-),
-months as (
-    select m.*, f.source_system as company_source
+-- Statutory P&L (expense type) per company x fiscal year x month x report line, in the company's
+-- schema variant (KPA or PMA), presented credit minus debit: income positive, costs negative.
+with months as (
+    select m.*, s.schema_variant
     from {{ ref('int_calendar__fiscal_months') }} as m
-    join {{ ref('int_fiscal_periods') }} as f using (company_id, fiscal_year)
+    join {{ ref('int_company_settings') }} as s using (company_id)
 ),
 line_month as (
     select b.company_id, b.fiscal_year, b.month_start, la.report_line_code,
            sum(b.credit - b.debit) as amount_month
     from {{ ref('fct_account_balances_monthly') }} as b
     join {{ ref('int_report_line_accounts') }} as la using (company_id, account_number)
+    where b.account_number >= '3'
     group by all
 ),
 grid as (
-    select m.company_id, m.company_source as source_system, m.fiscal_year, m.month_start, m.month_end,
-           m.month_of_fiscal_year, l.report_line_code, l.ordinal, l.level, l.line_type, l.label_fi, l.label_en
+    select m.company_id, m.source_system, m.fiscal_year, m.month_start, m.month_end, m.month_of_fiscal_year,
+           m.schema_variant, l.report_line_code, l.ordinal, l.level, l.line_type, l.label_fi, l.label_sv, l.label_en
     from months as m
-    cross join pl_lines as l
+    join {{ ref('dim_report_line') }} as l on l.schema_variant = m.schema_variant and l.statement = 'PL'
 ),
 ytd as (
     select g.*,
@@ -38,11 +37,13 @@ select
     cur.month_start,
     cur.month_end,
     cur.month_of_fiscal_year,
+    cur.schema_variant,
     cur.report_line_code,
     cur.ordinal,
     cur.level,
     cur.line_type,
     cur.label_fi,
+    cur.label_sv,
     cur.label_en,
     {{ money('cur.amount_month') }} as amount_month,
     {{ money('cur.amount_ytd') }} as amount_ytd,

@@ -1,7 +1,7 @@
 select
     company_id,
     'fennoa' as source_system,
-    dimension_type_id,
+    dimension_type_id as dimension_type,
     dimension_type_name,
     item_code,
     item_name,
