@@ -83,7 +83,9 @@ def dbt_vars(config: CompaniesConfig, settings: Settings) -> dict[str, Any]:
         "lake_root": str(settings.lake_root),
         "companies": [
             {"id": c.id, "name": c.name, "business_id": c.business_id, "erp": c.erp,
-             "report_schema": c.report_schema, "chart_template": c.chart_template}
+             "report_schema": c.report_schema, "chart_template": c.chart_template,
+             "bank_connections": [{"id": b.id, "gl_cash_account": b.gl_cash_account,
+                                   "account_gl_map": dict(b.account_gl_map)} for b in c.bank_connections]}
             for c in config.companies
         ],
     }

@@ -43,6 +43,35 @@ def business_id_is_valid(value: str) -> bool:
     return int(match.group(2)) == (0 if remainder == 0 else 11 - remainder)
 
 
+class BankConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Safe identifier of the connection (used in paths and commands)")
+    aggregator: Literal["nordic_api_gateway"] = "nordic_api_gateway"
+    provider_id: str | None = Field(default=None, description="Bank (aggregator provider id) to preselect")
+    base_url: str | None = None
+    credentials: dict[str, str] = Field(description="client_id, client_secret -> environment variable names")
+    gl_cash_account: str = Field(description="GL account of the bank's main account, e.g. 1910")
+    account_gl_map: dict[str, str] = Field(default_factory=dict, description="bank account id -> GL account")
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not COMPANY_ID.match(value):
+            raise ValueError("must be 2-40 characters: a lower-case letter, then lower-case letters, digits or underscores")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> BankConnection:
+        missing = [k for k in ("client_id", "client_secret") if k not in self.credentials]
+        if missing:
+            raise ValueError(f"credentials: nordic_api_gateway needs client_id, client_secret; missing {', '.join(missing)}")
+        for key, env_name in self.credentials.items():
+            if not ENV_NAME.match(env_name):
+                raise ValueError(f"credentials.{key}: not an environment variable name")
+        return self
+
+
 class Company(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,6 +84,7 @@ class Company(BaseModel):
     report_schema: Literal["KPA", "PMA"] = "KPA"
     chart_template: str = "default"
     netvisor_mac_algorithm: Literal["HMACSHA256", "SHA256"] = "HMACSHA256"
+    bank_connections: list[BankConnection] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -101,11 +131,30 @@ class FiscalYearRange(BaseModel):
     last: int | None = Field(default=None, description="Newest key; default: the current calendar year + 1")
 
 
+class Schedules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    erp_cron: str = Field(default="0 2 * * *", description="Nightly refresh of open fiscal years")
+    bank_cron: str = Field(default="0 */6 * * *", description="Bank sync")
+    timezone: str = "Europe/Helsinki"
+
+
+class BankSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    consent_warning_days: int = Field(default=14, ge=1)
+    fallback_consent_days: int = Field(default=90, ge=1, description="When the aggregator gives no expiry")
+    overlap_days: int = Field(default=7, ge=7, description="Each sync re-reads this many days before the newest known")
+
+
 class CompaniesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     fiscal_years: FiscalYearRange
     companies: list[Company]
+    schedules: Schedules = Schedules()
+    bank: BankSettings = BankSettings()
+
+    def bank_connections(self) -> list[tuple[Company, BankConnection]]:
+        return [(c, b) for c in self.companies for b in c.bank_connections]
 
     @cached_property
     def by_id(self) -> dict[str, Company]:
@@ -145,9 +194,19 @@ def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None 
                 f"{source}: company {company.id!r} (companies[{index}]), field 'id': duplicate of "
                 f"companies[{seen[company.id]}]")
         seen[company.id] = index
+    connections: dict[str, str] = {}
+    for company in config.companies:
+        for connection in company.bank_connections:
+            if connection.id in connections:
+                raise CompaniesConfigError(f"{source}: company {company.id!r}, field 'bank_connections': connection id "
+                                           f"{connection.id!r} is also used by company {connections[connection.id]!r}")
+            connections[connection.id] = company.id
     if environ is not None:
         for index, company in enumerate(config.companies):
-            for key, env_name in company.credentials.items():
+            needed = dict(company.credentials)
+            for connection in company.bank_connections:
+                needed.update({f"bank_connections.{connection.id}.{k}": v for k, v in connection.credentials.items()})
+            for key, env_name in needed.items():
                 if not environ.get(env_name):
                     raise CompaniesConfigError(
                         f"{source}: company {company.id!r} (companies[{index}]), field 'credentials.{key}': "

@@ -36,9 +36,9 @@ def range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
 
 def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=print) -> list[dg.ExecuteInProcessResult]:
     """Run every extract job over all its partitions, then the warehouse job; stop at a failure."""
-    names = sorted(job.name for job in defs.jobs if job.name != "warehouse_job")
-    # Reference data first (fiscal-year assets read each company's fiscal years from the ERP anyway).
-    names.sort(key=lambda n: (n.split("_")[0], "fiscal_year" in n))
+    names = sorted((job.name for job in defs.jobs if job.name.endswith(("_reference_job", "_fiscal_year_job"))),
+                   key=lambda n: (n.split("_")[0], "fiscal_year" in n))
+    names += [n for n in ("bank_accounts_job", "bank_transactions_job") if any(j.name == n for j in defs.jobs)]
     results = []
     for name in [*names, "warehouse_job"]:
         job = defs.resolve_job_def(name)
@@ -100,6 +100,16 @@ def _month_end(day):
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def authorize_simulated_banks(settings: Settings, log=print) -> None:
+    """Give every bank connection a fresh consent from the simulator (a real one needs a person)."""
+    from orchestration.bank import authorize
+    from orchestration.companies import load_companies
+
+    for _, connection in load_companies(settings.companies_file).bank_connections():
+        authorize(connection.id, timeout=30, auto=True, out=lambda *_: None)
+        log(f"  bank connection {connection.id}: consent given in the simulator")
+
+
 def ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
@@ -121,6 +131,7 @@ def main() -> int:
             from simulator.server import serve_in_thread
             stack.enter_context(serve_in_thread(SIMULATOR_PORT))
             print(f"Simulator started on 127.0.0.1:{SIMULATOR_PORT}")
+        authorize_simulated_banks(settings)
         with dg.DagsterInstance.get() as instance:
             runs_before = instance.get_runs_count()
             started = time.monotonic()
@@ -137,6 +148,12 @@ def main() -> int:
     print(f"\n{runs} Dagster runs in {elapsed:.0f} s. Published warehouse (read-only, for BI tools):")
     print(f"  {settings.published_db}")
     print(f"  e.g. duckdb -readonly {settings.published_db} \"select * from marts.rpt_profit_and_loss limit 5\"")
+    from orchestration.companies import load_companies
+    from orchestration.refresh import consents
+    from datetime import datetime, timezone
+    for consent in consents(settings, load_companies(settings.companies_file), datetime.now(timezone.utc)):
+        print(f"Bank connection {consent.connection_id} ({consent.company_id}): consent {consent.state} until "
+              f"{consent.expires:%Y-%m-%d}" + (f" - renew with: {consent.command}" if consent.state != "ok" else ""))
     print(f"Dagster UI on the same data: make dev   (then open http://127.0.0.1:3000; DAGSTER_HOME={home})")
     return 0
 

@@ -19,3 +19,12 @@ def extract_jobs(erp: str, reference: list[dg.AssetsDefinition], fiscal: list[dg
 def warehouse_job(*assets: dg.AssetsDefinition) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job("warehouse_job", selection=dg.AssetSelection.assets(*assets),
                                description="dbt build of every model and test, then publish for BI")
+
+
+def bank_jobs(accounts: dg.AssetsDefinition, transactions: dg.AssetsDefinition) -> list[dg.UnresolvedAssetJobDefinition]:
+    return [
+        dg.define_asset_job("bank_accounts_job", selection=dg.AssetSelection.assets(accounts),
+                            description="Bank accounts of every connection"),
+        dg.define_asset_job("bank_transactions_job", selection=dg.AssetSelection.assets(transactions),
+                            description="Bank transactions, re-read with an overlap; vanished ones removed"),
+    ]

@@ -33,6 +33,17 @@ def company_fiscal_year_partitions(config: CompaniesConfig, erp: str) -> dg.Mult
     })
 
 
+def bank_company_partitions(config: CompaniesConfig) -> dg.StaticPartitionsDefinition:
+    return dg.StaticPartitionsDefinition(sorted({c.id for c, _ in config.bank_connections()}))
+
+
+def bank_fiscal_year_partitions(config: CompaniesConfig) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition({
+        COMPANY: bank_company_partitions(config),
+        FISCAL_YEAR: dg.StaticPartitionsDefinition(fiscal_year_keys(config)),
+    })
+
+
 def split_key(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str | None]:
     """(company, fiscal year or None) of a company or company x fiscal-year partition key."""
     if isinstance(partition_key, dg.MultiPartitionKey):

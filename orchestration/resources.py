@@ -7,7 +7,9 @@ from pathlib import Path
 import dagster as dg
 
 from connectors.errors import AuthenticationError
+from connectors.bank import TokenStore
 from connectors.fennoa import FennoaClient
+from connectors.nag import NagClient
 from connectors.netvisor import NetvisorClient
 from connectors.procountor import ProcountorClient
 from orchestration.companies import Company, load_companies
@@ -17,6 +19,7 @@ DEFAULT_BASE_URLS = {
     "fennoa": "https://app.fennoa.com/api",
     "netvisor": "https://isvapi.netvisor.fi",
     "procountor": "https://api.procountor.com/latest/api",
+    "nag": "https://api.nordicapigateway.com",
 }
 
 
@@ -52,6 +55,35 @@ class ErpClients(dg.ConfigurableResource):
             return ProcountorClient(company.id, base_url, secrets["client_id"], secrets["client_secret"],
                                     secrets["api_key"])
         raise NotImplementedError(f"no connector for ERP {company.erp!r}")
+
+
+class BankClients(dg.ConfigurableResource):
+    """Builds the aggregator client of a bank connection, with its token store."""
+
+    companies_file: str
+    secrets_dir: str
+
+    def connections(self, company_id: str):
+        config = load_companies(Path(self.companies_file), require_env=False)
+        return config, config.by_id[company_id].bank_connections
+
+    def token_store(self, connection_id: str) -> TokenStore:
+        return TokenStore(Path(self.secrets_dir) / "bank" / f"{connection_id}.json")
+
+    def client(self, company_id: str, connection_id: str) -> NagClient:
+        config, connections = self.connections(company_id)
+        connection = next(c for c in connections if c.id == connection_id)
+        secrets = {}
+        for key, env_name in connection.credentials.items():
+            value = read_secret(env_name)
+            if not value:
+                raise MissingCredentialError("nag", company_id, f"connection {connection_id}",
+                                             f"environment variable {env_name} ({key}) is not set")
+            secrets[key] = value
+        return NagClient(company_id, connection.id, connection.base_url or DEFAULT_BASE_URLS["nag"],
+                         secrets["client_id"], secrets["client_secret"], self.token_store(connection.id),
+                         provider_id=connection.provider_id,
+                         fallback_consent_days=config.bank.fallback_consent_days)
 
 
 class Lake(dg.ConfigurableResource):

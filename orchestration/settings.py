@@ -6,6 +6,7 @@
 | NORDLEDGER_DATA_DIR | <project>/data |
 | NORDLEDGER_LAKE_ROOT | <data>/lake |
 | NORDLEDGER_WAREHOUSE_DIR | <data>/warehouse (build.duckdb and the published warehouse.duckdb) |
+| NORDLEDGER_SECRETS_DIR | <data>/secrets (bank tokens, owner-only files) |
 | NORDLEDGER_DBT_TARGET | local |
 """
 
@@ -24,6 +25,7 @@ class Settings:
     companies_file: Path
     lake_root: Path
     warehouse_dir: Path
+    secrets_dir: Path
     dbt_target: str
 
     @property
@@ -57,6 +59,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         companies_file=path("NORDLEDGER_COMPANIES_FILE", PROJECT_ROOT / "companies.yaml"),
         lake_root=path("NORDLEDGER_LAKE_ROOT", data_dir / "lake"),
         warehouse_dir=path("NORDLEDGER_WAREHOUSE_DIR", data_dir / "warehouse"),
+        secrets_dir=path("NORDLEDGER_SECRETS_DIR", data_dir / "secrets"),
         dbt_target=env.get("NORDLEDGER_DBT_TARGET", "local"),
     )
 

@@ -99,6 +99,11 @@ def demo_tenants() -> list[Tenant]:
     ]
 
 
+def nag_client_credentials() -> tuple[str, str]:
+    """The client id and secret the Nordic API Gateway simulator accepts."""
+    return _env("NAG_CLIENT_ID", "nordledger-sim-client"), _env("NAG_CLIENT_SECRET", "sim-nag-secret")
+
+
 def as_of() -> date:
     raw = os.environ.get("NORDLEDGER_SIM_AS_OF")
     return date.fromisoformat(raw) if raw else DEFAULT_AS_OF

@@ -1,6 +1,6 @@
 """Serve every API simulator on one loopback port: `python -m simulator serve --port 8765`.
 
-Mounts: /fennoa/api/..., /netvisor/<resource>.nv, /procountor/api/...; /_sim/faults for scripted faults; /_sim/health for readiness.
+Mounts: /fennoa/api/..., /netvisor/<resource>.nv, /procountor/api/..., /nag/...; /_sim/faults, /_sim/clock for scripted faults; /_sim/health for readiness.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from simulator.catalogue import Tenant, demo_tenants
+from simulator.catalogue import Tenant, demo_tenants, nag_client_credentials
 from simulator.faults import admin_faults, admin_tamper
 from simulator.fennoa import FennoaSimulator
+from simulator.nag import NagSimulator
 from simulator.netvisor import NetvisorSimulator
 from simulator.procountor import ProcountorSimulator
 
@@ -32,6 +33,7 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
     fennoa = FennoaSimulator(tenants, max_active=fennoa_max_active)
     netvisor = NetvisorSimulator(tenants, latency=netvisor_latency)
     procountor = ProcountorSimulator(tenants, token_lifetime=procountor_token_lifetime, rate_per_second=procountor_rate)
+    nag = NagSimulator(tenants, *nag_client_credentials())
 
     async def health(_request):
         return JSONResponse({"status": "ok"})
@@ -43,8 +45,10 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
         Mount("/fennoa/api", app=fennoa.app()),
         Mount("/netvisor", app=netvisor.app()),
         Mount("/procountor/api", app=procountor.app()),
+        Route("/_sim/clock", nag.admin_clock, methods=["GET", "POST"]),
+        Mount("/nag", app=nag.app()),
     ])
-    app.state.simulators = {"fennoa": fennoa, "netvisor": netvisor, "procountor": procountor}
+    app.state.simulators = {"fennoa": fennoa, "netvisor": netvisor, "procountor": procountor, "nag": nag}
     return app
 
 

@@ -49,6 +49,8 @@ def write_companies(path: Path, simulator_url: str, first_year: int = 2024, last
     config["fiscal_years"] = {"first": first_year, "last": last_year}
     for company in config["companies"]:
         company["base_url"] = company["base_url"].replace("http://127.0.0.1:8765", simulator_url)
+        for connection in company.get("bank_connections", []):
+            connection["base_url"] = connection["base_url"].replace("http://127.0.0.1:8765", simulator_url)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 

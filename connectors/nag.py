@@ -1,0 +1,179 @@
+"""Nordic API Gateway (Mastercard Aiia Enterprise) client behind the BankAggregator interface.
+
+Every call carries the client id and secret headers; data calls a Bearer access token, renewed
+with an unattended login while the consent lasts (the returned loginToken replaces the stored one
+at once). Contract: docs/erp-apis.md section 4.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import pyarrow as pa
+
+from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore
+from connectors.errors import BadResponseError
+from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.parsing import iso_date, money
+
+SOURCE = "nag"
+RENEW_MARGIN = timedelta(minutes=2)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class NagClient(BankAggregator):
+    def __init__(self, company_id: str, connection_id: str, base_url: str, client_id: str, client_secret: str,
+                 store: TokenStore, *, user_hash: str | None = None, provider_id: str | None = None,
+                 fallback_consent_days: int = 90, authorize_command: str = "", retry: RetryPolicy | None = None,
+                 transport: httpx.BaseTransport | None = None, clock: Callable[[], datetime] = _utcnow, sleep=None):
+        self.company_id, self.connection_id = company_id, connection_id
+        self.user_hash = user_hash or company_id
+        self.provider_id = provider_id
+        self.store = store
+        self.fallback = timedelta(days=fallback_consent_days)
+        self.authorize_command = authorize_command or f"python -m orchestration.bank authorize {connection_id}"
+        self.clock = clock
+        kwargs = {"sleep": sleep} if sleep else {}
+        self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/", retry=retry, transport=transport,
+                                  headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret}, **kwargs)
+        self.pages_fetched = 0
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, method: str, path: str, endpoint: str, *, authorized: bool = False, **kwargs):
+        def classify(response: httpx.Response):
+            try:
+                body = json.loads(response.content, parse_float=Decimal)
+            except ValueError:
+                raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
+            if response.status_code >= 400:
+                raise self.session.error(BadResponseError, endpoint, f"HTTP {response.status_code}: "
+                                         f"{body.get('error', 'no error text') if isinstance(body, dict) else ''}")
+            return body
+
+        def bearer(request: httpx.Request) -> None:
+            if authorized:
+                request.headers["Authorization"] = f"Bearer {self.access_token()}"
+
+        def renew() -> bool:
+            # The aggregator rejected a token we thought valid (revoked, or clocks disagree): renew once.
+            self.access_token(force_renew=True)
+            return True
+
+        body = self.session.request(method, path, endpoint=endpoint, prepare=bearer, classify=classify,
+                                    on_unauthorized=renew if authorized else None, **kwargs)
+        self.pages_fetched += 1
+        return body
+
+    def _token_set(self, body: dict, authorized_at: datetime) -> TokenSet:
+        try:
+            return TokenSet(access_token=body["session"]["accessToken"],
+                            access_expires=_parse_time(body["session"]["expires"]),
+                            login_token=body["login"]["loginToken"], login_expires=_parse_time(body["login"]["expires"]),
+                            supports_unattended=bool(body["login"].get("supportsUnattended")),
+                            provider_id=body.get("providerId") or body["login"].get("providerId", ""),
+                            authorized_at=authorized_at)
+        except (KeyError, TypeError, ValueError):
+            raise self.session.error(BadResponseError, "authentication", "token response without session/login") from None
+
+    # -- consent -----------------------------------------------------------------------------------
+
+    def start_authorization(self, redirect_url: str) -> str:
+        body = {"userHash": self.user_hash, "redirectUrl": redirect_url, "language": "fi"}
+        if self.provider_id:
+            body["providerId"] = self.provider_id
+        return self._call("POST", "v1/authentication/initialize", "authentication/initialize", json=body)["authUrl"]
+
+    def complete_authorization(self, code: str) -> TokenSet:
+        body = self._call("POST", "v1/authentication/tokens", "authentication/tokens", json={"code": code})
+        tokens = self._token_set(body, authorized_at=self.clock())
+        self.store.save(tokens)
+        return tokens
+
+    def consent_expires(self) -> datetime | None:
+        tokens = self.store.load()
+        if tokens is None:
+            return None
+        return tokens.login_expires or tokens.authorized_at + self.fallback
+
+    def _expired(self, why: str) -> ConsentExpiredError:
+        return ConsentExpiredError(SOURCE, self.company_id, f"connection {self.connection_id}",
+                                   f"{why}; re-authorize with: {self.authorize_command}")
+
+    def access_token(self, force_renew: bool = False) -> str:
+        tokens = self.store.load()
+        if tokens is None:
+            raise self._expired("never authorized")
+        now = self.clock()
+        if tokens.access_expires - RENEW_MARGIN > now and not force_renew:
+            return tokens.access_token
+        if now >= tokens.login_expires and not force_renew:
+            raise self._expired(f"bank consent expired on {tokens.login_expires:%Y-%m-%d}")
+        if not tokens.supports_unattended:
+            raise self._expired("this bank needs the user present for every login")
+        try:
+            body = self._call("POST", "v1/authentication/unattended", "authentication/unattended",
+                              json={"userHash": self.user_hash, "loginToken": tokens.login_token})
+        except BadResponseError as exc:
+            raise self._expired(f"unattended login refused ({exc.cause})") from None
+        renewed = self._token_set(body, authorized_at=tokens.authorized_at)
+        self.store.save(renewed)  # the rotated loginToken must be kept before anything else can fail
+        return renewed.access_token
+
+    # -- data ----------------------------------------------------------------------------------------
+
+    def accounts(self) -> Iterator[pa.RecordBatch]:
+        body = self._call("GET", "v2/accounts", "v2/accounts", authorized=True)
+        rows = []
+        for a in body.get("accounts", []):
+            number = a.get("number") or {}
+            rows.append({"company_id": self.company_id, "connection_id": self.connection_id, "account_id": a["id"],
+                         "provider_id": a.get("providerId"), "name": a.get("name"), "iban": number.get("iban"),
+                         "currency": (a.get("bookedBalance") or {}).get("currency", "EUR"),
+                         "booked_balance": money((a.get("bookedBalance") or {}).get("value"), "bookedBalance"),
+                         "available_balance": money((a.get("availableBalance") or {}).get("value"), "availableBalance"),
+                         "account_type": a.get("type")})
+        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["bank_accounts"])
+
+    def transactions(self, account_id: str, start: date, end: date, fiscal_year: int) -> Iterator[pa.RecordBatch]:
+        paging = None
+        while True:
+            params = {"fromDate": start.isoformat(), "toDate": end.isoformat()}
+            if paging:
+                params["pagingToken"] = paging
+            body = self._call("GET", f"v2/accounts/{account_id}/transactions", "v2/accounts/{id}/transactions",
+                              authorized=True, params=params)
+            rows = []
+            for t in body.get("transactions", []):
+                booking_date = iso_date(t.get("date"), "date")
+                if not start <= booking_date <= end:
+                    continue  # the aggregator's toDate is not trusted blindly
+                rows.append({"company_id": self.company_id, "fiscal_year": fiscal_year,
+                             "connection_id": self.connection_id, "account_id": account_id,
+                             "transaction_id": str(t["id"]), "booking_date": booking_date, "state": t.get("state"),
+                             "amount": money((t.get("amount") or {}).get("value"), "amount"),
+                             "currency": (t.get("amount") or {}).get("currency", "EUR"),
+                             "balance": money((t.get("balance") or {}).get("value"), "balance"),
+                             "text": t.get("text") or t.get("remittanceInformation"), "type": t.get("type")})
+            yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["bank_transactions"])
+            paging = body.get("pagingToken")
+            if not paging:
+                return

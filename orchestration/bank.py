@@ -1,0 +1,107 @@
+"""`python -m orchestration.bank authorize <connection>`: (re)authorize a bank connection.
+
+Prints the aggregator's consent URL, waits for the bank to redirect back to a one-off loopback
+address with the code, exchanges it for tokens and stores them (owner-only file). Against the
+simulator the consent page approves at once, so the command completes by itself. Also
+`python -m orchestration.bank status` lists every connection's consent expiry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from connectors.errors import ConnectorError
+from orchestration.companies import load_companies
+from orchestration.resources import BankClients
+from orchestration.settings import load_settings
+
+
+class _Callback(BaseHTTPRequestHandler):
+    code: str | None = None
+    done = threading.Event()
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        query = parse_qs(urlparse(self.path).query)
+        type(self).code = (query.get("code") or [None])[0]
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"Bank authorization received; you can close this window." if self.code
+                         else b"Authorization failed or was cancelled.")
+        type(self).done.set()
+
+    def log_message(self, *args):  # keep the code out of the terminal
+        pass
+
+
+def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None, out=print) -> datetime:
+    settings = load_settings()
+    config = load_companies(settings.companies_file, require_env=False)
+    found = [(c, b) for c, b in config.bank_connections() if b.id == connection_id]
+    if not found:
+        raise SystemExit(f"{settings.companies_file}: no bank connection {connection_id!r} "
+                         f"(known: {', '.join(b.id for _, b in config.bank_connections()) or 'none'})")
+    company, connection = found[0]
+    bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
+    _Callback.code, _Callback.done = None, threading.Event()
+    server = HTTPServer(("127.0.0.1", 0), _Callback)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with bank.client(company.id, connection.id) as client:
+            url = client.start_authorization(f"http://127.0.0.1:{server.server_port}/callback")
+            out(f"Authorize bank connection {connection.id} ({company.name}): open this URL and log in to the bank:")
+            out(f"  {url}")
+            if auto if auto is not None else urlparse(url).hostname in ("127.0.0.1", "localhost"):
+                out("  (simulator: completing the consent by itself)")
+                httpx.get(url, follow_redirects=True, timeout=30)
+            if not _Callback.done.wait(timeout) or not _Callback.code:
+                raise SystemExit(f"No authorization code arrived for {connection.id}; nothing was stored.")
+            tokens = client.complete_authorization(_Callback.code)
+    finally:
+        server.shutdown()
+    out(f"Authorized {connection.id}: consent valid until {tokens.login_expires:%Y-%m-%d %H:%M} UTC; tokens stored "
+        f"in {bank.token_store(connection.id).path} (owner-only).")
+    return tokens.login_expires
+
+
+def status(out=print) -> None:
+    settings = load_settings()
+    config = load_companies(settings.companies_file, require_env=False)
+    bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
+    now = datetime.now(timezone.utc)
+    for company, connection in config.bank_connections():
+        tokens = bank.token_store(connection.id).load()
+        if tokens is None:
+            out(f"{connection.id} ({company.id}): never authorized")
+        else:
+            days = (tokens.login_expires - now).total_seconds() / 86400
+            out(f"{connection.id} ({company.id}): consent until {tokens.login_expires:%Y-%m-%d} ({days:.0f} days)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.bank")
+    sub = parser.add_subparsers(dest="command", required=True)
+    auth = sub.add_parser("authorize", help="(re)authorize a bank connection")
+    auth.add_argument("connection")
+    auth.add_argument("--timeout", type=float, default=600)
+    sub.add_parser("status", help="consent expiry of every connection")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "authorize":
+            authorize(args.connection, args.timeout)
+        else:
+            status()
+    except ConnectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
