@@ -10,12 +10,13 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 include demo.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' demo.env)
 
-.PHONY: help install demo dev simulator test bench clean
+.PHONY: help install demo dev simulator test chaos clean
 
 help:
 	@echo "make demo       install, start the simulator, materialize everything, print the books"
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
 	@echo "make test       run the test suite"
+	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
 	@echo "make simulator  serve the API simulators on 127.0.0.1:8765"
 	@echo "make clean      remove generated data (data/, dagster_home/, dbt target)"
 
@@ -50,6 +51,9 @@ simulator: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+chaos: install
+	$(BIN)/python -m orchestration.chaos --rate $(or $(RATE),0.1) --seeds $(or $(SEEDS),3)
 
 clean:
 	rm -rf data dagster_home $(DBT_DIR)/target $(DBT_DIR)/logs

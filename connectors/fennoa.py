@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from connectors.errors import BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money
 
 SOURCE = "fennoa"
@@ -63,7 +63,7 @@ def _batch(endpoint: str, rows: list[dict]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[endpoint])
 
 
-class FennoaClient:
+class FennoaClient(SessionClient):
     source = SOURCE
 
     def __init__(self, company_id: str, base_url: str, username: str, api_key: str, *,
@@ -80,15 +80,6 @@ class FennoaClient:
                                   retry=retry, transport=transport, **kwargs)
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- transport -------------------------------------------------------------------------------
 

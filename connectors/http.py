@@ -18,6 +18,7 @@ import httpx
 from connectors.errors import AuthenticationError, ConnectorError, TransientError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RENEWALS = 3
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,10 @@ class ApiSession:
         `prepare(request)` adds per-attempt headers (signatures, the current token) to each attempt.
         `classify(response)` returns the parsed result, raises `Retry` for a transient fault in the
         body, or raises a ConnectorError. `on_unauthorized()` may renew a token and return True to
-        try once more after a 401.
+        try again after a 401 (at most MAX_RENEWALS times per request).
         """
         last_cause = "no attempt made"
-        renewed = False
+        renewals = 0
         for attempt in range(1, self.retry.max_attempts + 1):
             retry_after = None
             try:
@@ -136,8 +137,9 @@ class ApiSession:
             except httpx.TransportError as exc:
                 last_cause = f"network error ({type(exc).__name__})"
             else:
-                if response.status_code == 401 and on_unauthorized is not None and not renewed and on_unauthorized():
-                    renewed = True
+                if (response.status_code == 401 and on_unauthorized is not None and renewals < MAX_RENEWALS
+                        and on_unauthorized()):
+                    renewals += 1  # a fresh token, then try again; a token rejected every time is fatal
                     continue
                 if response.status_code in (401, 403):
                     raise self.error(AuthenticationError, endpoint,
@@ -158,3 +160,18 @@ class ApiSession:
                 self._sleep(self.retry.delay(attempt, retry_after, self._rng))
         raise self.error(TransientError, endpoint,
                          f"gave up after {self.retry.max_attempts} attempts; last error: {last_cause}")
+
+
+class SessionClient:
+    """Base of the API clients: owns an ApiSession and closes it as a context manager."""
+
+    session: ApiSession
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

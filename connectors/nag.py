@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore
 from connectors.errors import BadResponseError
-from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import iso_date, money
 
 SOURCE = "nag"
@@ -32,7 +32,7 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class NagClient(BankAggregator):
+class NagClient(SessionClient, BankAggregator):
     def __init__(self, company_id: str, connection_id: str, base_url: str, client_id: str, client_secret: str,
                  store: TokenStore, *, user_hash: str | None = None, provider_id: str | None = None,
                  fallback_consent_days: int = 90, authorize_command: str = "", retry: RetryPolicy | None = None,
@@ -48,15 +48,6 @@ class NagClient(BankAggregator):
         self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/", retry=retry, transport=transport,
                                   headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret}, **kwargs)
         self.pages_fetched = 0
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _call(self, method: str, path: str, endpoint: str, *, authorized: bool = False, **kwargs):
         def classify(response: httpx.Response):

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money
 
 SOURCE = "netvisor"
@@ -115,7 +115,7 @@ def _attr(element: ET.Element, name: str) -> str | None:
     return next((v for k, v in element.attrib.items() if k.lower() == name), None)
 
 
-class NetvisorClient:
+class NetvisorClient(SessionClient):
     source = SOURCE
 
     def __init__(self, company_id: str, base_url: str, customer_id: str, customer_key: str, partner_id: str,
@@ -136,15 +136,6 @@ class NetvisorClient:
         self._lock = _customer_lock(customer_id)
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- transport -------------------------------------------------------------------------------
 

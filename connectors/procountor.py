@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, Retry, RetryPolicy
+from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import CENT, account_number, iso_date, money
 
 SOURCE = "procountor"
@@ -62,7 +62,7 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-class ProcountorClient:
+class ProcountorClient(SessionClient):
     source = SOURCE
 
     def __init__(self, company_id: str, base_url: str, client_id: str, client_secret: str, api_key: str, *,
@@ -84,15 +84,6 @@ class ProcountorClient:
         self.pages_fetched = 0
         self.detail_calls = 0
         self._periods: list[FiscalPeriod] | None = None
-
-    def close(self) -> None:
-        self.session.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- auth ------------------------------------------------------------------------------------
 

@@ -53,7 +53,8 @@ def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=prin
                 if event.is_failure and event.event_specific_data is not None:
                     error = getattr(event.event_specific_data, "error", None)
                     if error is not None:
-                        log(f"    {event.step_key}: {error.message.strip().splitlines()[0]}")
+                        for line in error.message.strip().splitlines()[:4]:
+                            log(f"    {event.step_key}: {line}")
             break
     return results
 

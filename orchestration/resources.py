@@ -13,6 +13,7 @@ from connectors.nag import NagClient
 from connectors.netvisor import NetvisorClient
 from connectors.procountor import ProcountorClient
 from orchestration.companies import Company, load_companies
+from connectors.http import RetryPolicy
 from orchestration.settings import read_secret
 
 DEFAULT_BASE_URLS = {
@@ -31,6 +32,13 @@ class ErpClients(dg.ConfigurableResource):
     """Builds the API client of a company from companies.yaml and its credential variables."""
 
     companies_file: str
+    http_timeout: float | None = None
+    http_max_attempts: int = 6
+    http_base_delay: float = 0.5
+
+    def retry(self, default_timeout: float = 60.0) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.http_max_attempts, base_delay=self.http_base_delay,
+                           timeout=self.http_timeout or default_timeout)
 
     def company(self, company_id: str) -> Company:
         return load_companies(Path(self.companies_file), require_env=False).by_id[company_id]
@@ -46,14 +54,15 @@ class ErpClients(dg.ConfigurableResource):
             secrets[key] = value
         base_url = company.base_url or DEFAULT_BASE_URLS[company.erp]
         if company.erp == "fennoa":
-            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"])
+            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"], retry=self.retry())
         if company.erp == "netvisor":
             return NetvisorClient(company.id, base_url, secrets["customer_id"], secrets["customer_key"],
                                   secrets["partner_id"], secrets["partner_key"], company.business_id,
-                                  algorithm=company.netvisor_mac_algorithm)
+                                  algorithm=company.netvisor_mac_algorithm,
+                                  retry=self.retry(default_timeout=180.0))  # Netvisor: 120-360 s recommended
         if company.erp == "procountor":
             return ProcountorClient(company.id, base_url, secrets["client_id"], secrets["client_secret"],
-                                    secrets["api_key"])
+                                    secrets["api_key"], retry=self.retry())
         raise NotImplementedError(f"no connector for ERP {company.erp!r}")
 
 
@@ -62,6 +71,9 @@ class BankClients(dg.ConfigurableResource):
 
     companies_file: str
     secrets_dir: str
+    http_timeout: float | None = None
+    http_max_attempts: int = 6
+    http_base_delay: float = 0.5
 
     def connections(self, company_id: str):
         config = load_companies(Path(self.companies_file), require_env=False)
@@ -83,7 +95,9 @@ class BankClients(dg.ConfigurableResource):
         return NagClient(company_id, connection.id, connection.base_url or DEFAULT_BASE_URLS["nag"],
                          secrets["client_id"], secrets["client_secret"], self.token_store(connection.id),
                          provider_id=connection.provider_id,
-                         fallback_consent_days=config.bank.fallback_consent_days)
+                         fallback_consent_days=config.bank.fallback_consent_days,
+                         retry=RetryPolicy(max_attempts=self.http_max_attempts, base_delay=self.http_base_delay,
+                                           timeout=self.http_timeout or 60.0))
 
 
 class Lake(dg.ConfigurableResource):

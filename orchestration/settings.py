@@ -8,6 +8,7 @@
 | NORDLEDGER_WAREHOUSE_DIR | <data>/warehouse (build.duckdb and the published warehouse.duckdb) |
 | NORDLEDGER_SECRETS_DIR | <data>/secrets (bank tokens, owner-only files) |
 | NORDLEDGER_DBT_TARGET | local |
+| NORDLEDGER_HTTP_TIMEOUT, _MAX_ATTEMPTS, _BASE_DELAY | per API (60 s; Netvisor 180 s), 6 attempts, 0.5 s |
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ class Settings:
     warehouse_dir: Path
     secrets_dir: Path
     dbt_target: str
+    http_timeout: float | None = None  # None: each API's own default
+    http_max_attempts: int = 6
+    http_base_delay: float = 0.5
 
     @property
     def build_db(self) -> Path:
@@ -61,6 +65,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         warehouse_dir=path("NORDLEDGER_WAREHOUSE_DIR", data_dir / "warehouse"),
         secrets_dir=path("NORDLEDGER_SECRETS_DIR", data_dir / "secrets"),
         dbt_target=env.get("NORDLEDGER_DBT_TARGET", "local"),
+        http_timeout=float(env["NORDLEDGER_HTTP_TIMEOUT"]) if env.get("NORDLEDGER_HTTP_TIMEOUT") else None,
+        http_max_attempts=int(env.get("NORDLEDGER_HTTP_MAX_ATTEMPTS", "6")),
+        http_base_delay=float(env.get("NORDLEDGER_HTTP_BASE_DELAY", "0.5")),
     )
 
 

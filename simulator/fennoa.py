@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from simulator.books import Books, FiscalYear
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS, tampered
+from simulator.faults import FAULTS, marker, tampered
 
 MAX_LIMIT = 500
 VAT_CODES = (
@@ -127,7 +127,7 @@ class FennoaSimulator:
             if self.active[client] > self.max_active:
                 return self.error(429, "Too Many Requests")
             fault = await FAULTS.apply("fennoa")
-            if fault is not None:
+            if fault is not None and marker(fault) is None:  # Fennoa has no tokens to expire
                 return fault
             company = self.authenticate(request)
             if company is None:
@@ -193,6 +193,8 @@ class FennoaSimulator:
         data = company.ledger_rows[first:min(first + limit, hi)] if first < hi else []
         if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unbalanced_voucher"):
             data = [dict(data[0], debit=data[0]["debit"] + 1.0), *data[1:]]  # one voucher off by 1.00
+        if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unknown_account"):
+            data = [dict(data[0], account="9999"), *data[1:]]  # a line on an account missing from the chart
         pagination = {"page": page, "limit": limit, "pagesCount": max(1, math.ceil(total / limit))}
         return JSONResponse(self.envelope(data, status="ok", pagination=pagination))
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS
+from simulator.faults import FAULTS, marker
 
 PAGE_SIZE = 50
 RESERVED_DAYS = 3
@@ -105,7 +105,16 @@ class NagSimulator:
 
     async def dispatch(self, request: Request) -> Response:
         fault = await FAULTS.apply("nag")
-        if fault is not None:
+        if marker(fault) == "token_expired":
+            header = request.headers.get("authorization", "")
+            login = self.access.get(header[7:])
+            if login is not None and login.provider.supports_unattended:
+                self.access.pop(header[7:], None)  # the access token dies mid-run
+            else:
+                # A dead session at a bank that needs the user present is not a transient fault: a person
+                # must log in again (the consent sensor says so). Not injected, not counted.
+                FAULTS.log[("nag", "token_expired")] -= 1
+        elif fault is not None and marker(fault) is None:
             return fault
         path = request.path_params["path"].strip("/")
         if path == "consent":  # the "bank's" consent page: approves at once and redirects back

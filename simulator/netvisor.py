@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from simulator.books import Books
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS
+from simulator.faults import FAULTS, marker
 
 H = "x-netvisor-authentication-"
 VOUCHER_CLASSES = {"IN": ("3", "MY", "Myyntilasku"), "PU": ("4", "OL", "Ostolasku"),
@@ -67,6 +67,7 @@ class NetvisorSimulator:
         self.transaction_ids: set[tuple[str, str]] = set()
         self.active: set[str] = set()
         self.requests = 0
+        self.macs_seen: list[str] = []  # lets tests look for leaked MACs
 
     # -- responses -------------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class NetvisorSimulator:
         if expected is None:
             return None, self.failed(request, "AUTHENTICATION_FAILED", f"Unsupported MAC algorithm {algorithm!r}", 401)
         digest, masked = expected
+        self.macs_seen.append(h.get(H + "mac", ""))
         if not hmac.compare_digest(digest, h.get(H + "mac", "").lower()):
             return None, self.failed(request, "AUTHENTICATION_FAILED",
                                      f"Integration keys are not valid. Use the string {masked} for the MAC", 401)
@@ -135,7 +137,9 @@ class NetvisorSimulator:
     async def dispatch(self, request: Request) -> Response:
         self.requests += 1
         fault = await FAULTS.apply("netvisor")
-        if fault is not None:
+        if marker(fault) == "not_unique":
+            return self.failed(request, "REQUEST_NOT_UNIQUE", "Transaction identifier has already been used", 400)
+        if fault is not None and marker(fault) is None:
             return fault
         tenant, failure = self.authenticate(request)
         if failure is not None:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from simulator.books import Books, Line, Voucher
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS
+from simulator.faults import FAULTS, marker
 
 MAX_SIZE = 200
 VAT_ACCOUNTS = {"1763", "2939"}
@@ -154,7 +154,10 @@ class ProcountorSimulator:
 
     async def dispatch(self, request: Request) -> Response:
         fault = await FAULTS.apply("procountor")
-        if fault is not None:
+        if marker(fault) == "token_expired":
+            header = request.headers.get("authorization", "")
+            self.tokens.pop(header[7:], None)  # the token dies mid-run
+        elif fault is not None and marker(fault) is None:
             return fault
         company = self.company(request)
         if isinstance(company, Response):

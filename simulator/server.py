@@ -40,7 +40,7 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
 
     app = Starlette(routes=[
         Route("/_sim/health", health),
-        Route("/_sim/faults", admin_faults, methods=["POST", "DELETE"]),
+        Route("/_sim/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/tamper", admin_tamper, methods=["POST", "DELETE"]),
         Mount("/fennoa/api", app=fennoa.app()),
         Mount("/netvisor", app=netvisor.app()),
@@ -59,10 +59,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(port: int | None = None, **app_kwargs) -> Iterator[str]:
-    """Run the simulator on loopback in a background thread; yields its base URL."""
+def serve_in_thread(port: int | None = None, app: Starlette | None = None, **app_kwargs) -> Iterator[str]:
+    """Run the simulator (or a prebuilt `app`) on loopback in a background thread; yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(build_app(**app_kwargs), host="127.0.0.1", port=port,
+    config = uvicorn.Config(app or build_app(**app_kwargs), host="127.0.0.1", port=port,
                             log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="simulator", daemon=True)

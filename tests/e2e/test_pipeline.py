@@ -67,7 +67,8 @@ ACCOUNTING_CHECKS = {
     "assert_balance_sheet_balances", "assert_pl_result_equals_bs_result", "assert_closing_equals_next_opening",
     "assert_accounts_map_to_exactly_one_line", "assert_fiscal_years_contiguous", "assert_dimension_split_sums_to_pl",
     "assert_reconciles_to_erp", "assert_statement_arithmetic", "assert_opening_vouchers_hold_no_pl_accounts",
-    "assert_leaf_ranges_do_not_overlap",
+    "assert_leaf_ranges_do_not_overlap", "assert_accounts_exist_in_chart", "assert_entries_within_their_fiscal_year",
+    "assert_voucher_lines_unique",
 }
 
 
@@ -265,6 +266,18 @@ def test_an_unbalanced_voucher_fails_its_check_by_name_and_blocks_the_publish(au
     assert not settings.published_db.exists()
     failure = next(e for e in warehouse.all_events if e.event_type_value == "STEP_FAILURE")
     assert "company aurora, voucher" in failure.event_specific_data.error.message
+
+
+def test_a_line_on_an_account_missing_from_the_chart_is_kept_raw_flagged_and_blocks_publish(aurora_only):
+    settings, results = aurora_only("unknown_account")
+    assert [r.success for r in results] == [True, True, False]
+    raw = pq.read_table(settings.lake_root / "raw/fennoa/ledger", partitioning=None,
+                        columns=["account_number"]).column("account_number").to_pylist()
+    assert "9999" in raw  # kept in the raw layer as the ERP sent it
+    failed = {e.check_name: e for e in results[-1].get_asset_check_evaluations() if not e.passed}
+    problems = failed["assert_accounts_exist_in_chart"].metadata["problems"].value
+    assert "company aurora, voucher " in problems and "account 9999 is not in the chart of accounts" in problems
+    assert not settings.published_db.exists()
 
 
 def test_books_that_were_never_closed_still_balance(aurora_only):
