@@ -10,13 +10,14 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 include demo.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' demo.env)
 
-.PHONY: help install demo dev simulator test chaos clean
+.PHONY: help install demo dev simulator test chaos bench clean
 
 help:
 	@echo "make demo       install, start the simulator, materialize everything, print the books"
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
 	@echo "make test       run the test suite"
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
+	@echo "make bench      extraction speed and memory vs fetch/parse/write baselines (SIZES=S,M)"
 	@echo "make simulator  serve the API simulators on 127.0.0.1:8765"
 	@echo "make clean      remove generated data (data/, dagster_home/, dbt target)"
 
@@ -54,6 +55,9 @@ test: install
 
 chaos: install
 	$(BIN)/python -m orchestration.chaos --rate $(or $(RATE),0.1) --seeds $(or $(SEEDS),3)
+
+bench: install
+	$(BIN)/python -m bench.run --sizes $(or $(SIZES),S,M)
 
 clean:
 	rm -rf data dagster_home $(DBT_DIR)/target $(DBT_DIR)/logs
