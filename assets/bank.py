@@ -54,13 +54,16 @@ def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefiniti
         rows, problems = 0, []
         for company in context.partition_keys:
             _, connections = bank.connections(company)
-            batches = []
+            batches, failed = [], False
             for connection in connections:
                 try:
                     with bank.client(company, connection.id) as client:
                         batches.extend(client.accounts())
                 except ConsentExpiredError as exc:
                     problems.append(str(exc))
+                    failed = True
+            if failed:
+                continue  # keep the stored accounts rather than drop a connection that could not be read
             written = write_partition(partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
                                       SCHEMAS["bank_accounts"], batches)
             rows += written.rows
@@ -83,6 +86,7 @@ def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefiniti
             with erp.client(company) as erp_client:
                 periods = erp_client.fiscal_periods()
             _, connections = bank.connections(company)
+            account_ids: dict[str, list[str]] = {}  # per connection, fetched once per run
             for year in years:
                 matching = periods_for_key(periods, year)
                 directory = partition_dir(lake.path, SOURCE, "bank_transactions", company, year)
@@ -94,8 +98,10 @@ def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefiniti
                 for connection in connections:
                     try:
                         with bank.client(company, connection.id) as client:
-                            accounts = pa.Table.from_batches(list(client.accounts()), schema=SCHEMAS["bank_accounts"])
-                            for account_id in accounts["account_id"].to_pylist():
+                            if connection.id not in account_ids:
+                                accounts = pa.Table.from_batches(list(client.accounts()), schema=SCHEMAS["bank_accounts"])
+                                account_ids[connection.id] = accounts["account_id"].to_pylist()
+                            for account_id in account_ids[connection.id]:
                                 since = sync_start(table, account_id, start, overlap)
                                 fresh = pa.Table.from_batches(list(client.transactions(account_id, since, end, int(year))),
                                                               schema=SCHEMAS["bank_transactions"])

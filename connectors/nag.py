@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 import pyarrow as pa
 
-from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore
+from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore, consent_expiry
 from connectors.errors import BadResponseError
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import iso_date, money
@@ -100,10 +100,7 @@ class NagClient(SessionClient, BankAggregator):
         return tokens
 
     def consent_expires(self) -> datetime | None:
-        tokens = self.store.load()
-        if tokens is None:
-            return None
-        return tokens.login_expires or tokens.authorized_at + self.fallback
+        return consent_expiry(self.store.load(), self.fallback)
 
     def _expired(self, why: str) -> ConsentExpiredError:
         return ConsentExpiredError(SOURCE, self.company_id, f"connection {self.connection_id}",

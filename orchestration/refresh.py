@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
-from connectors.bank import TokenStore
+from connectors.bank import TokenStore, consent_expiry
 from orchestration.companies import CompaniesConfig, Company
 from orchestration.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from orchestration.settings import Settings, read_secret
@@ -119,9 +119,7 @@ def consents(settings: Settings, config: CompaniesConfig, now: datetime) -> list
     out = []
     for company, connection in config.bank_connections():
         tokens = TokenStore(Path(settings.secrets_dir) / "bank" / f"{connection.id}.json").load()
-        expires = None
-        if tokens is not None:
-            expires = tokens.login_expires or tokens.authorized_at + timedelta(days=config.bank.fallback_consent_days)
+        expires = consent_expiry(tokens, timedelta(days=config.bank.fallback_consent_days))
         out.append(Consent(company.id, connection.id, expires,
                            consent_state(expires, now, config.bank.consent_warning_days)))
     return out

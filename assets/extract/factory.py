@@ -73,8 +73,8 @@ def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, c
     with erp.client(company) as client:
         for fiscal_year in years:
             directory = partition_dir(lake.path, endpoint.source, endpoint.name, company, fiscal_year)
-            pages_before = client.pages_fetched
             if fiscal_year is None:
+                pages_before = client.pages_fetched
                 written = write_partition(directory, endpoint.schema, endpoint.fetch(client))
                 start = end = None
             else:

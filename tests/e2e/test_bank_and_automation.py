@@ -146,7 +146,9 @@ def test_schedule_ticks_request_exactly_the_open_fiscal_years(pipeline):
                                      "cirrus": ("2025", "2026"), "dahlia": ("2026", "2026"), "eira": ("2026", "2027")}
     bank = schedules["bank_sync"].evaluate_tick(
         dg.build_schedule_context(instance=pipeline["instance"], scheduled_execution_time=tick))
-    assert {r.tags["nordledger/company"] for r in bank.run_requests} <= {"aurora", "borealis"}
+    # both consents hold at this tick; each company's bank sync covers its open fiscal years
+    assert {r.tags["nordledger/company"]: (r.tags[RANGE_START].split("|")[1], r.tags[RANGE_END].split("|")[1])
+            for r in bank.run_requests} == {"aurora": ("2026", "2026"), "borealis": ("2026", "2027")}
 
 
 def test_an_authentication_failure_alerts_once_per_company_and_pauses_it(pipeline, monkeypatch):
@@ -186,3 +188,22 @@ def test_a_fiscal_year_the_erp_opens_becomes_a_materialized_partition(pipeline):
         again = {(r.partition_key.keys_by_dimension["company"], r.partition_key.keys_by_dimension["fiscal_year"])
                  for r in evaluate(sensors["fiscal_year_discovery"], fresh, definitions=pipeline["defs"]).run_requests}
         assert again == keys - {("dahlia", "2026")}
+
+
+def test_a_lapsed_consent_fails_the_sync_and_keeps_the_stored_accounts(pipeline):
+    settings, defs = pipeline["settings"], pipeline["defs"]
+    stored = settings.lake_root / "raw/nag/bank_accounts/company=borealis/part-0.parquet"
+    tokens = settings.secrets_dir / "bank" / "borealis_bank.json"
+    before, saved = stored.read_bytes(), tokens.read_bytes()
+    tokens.unlink()  # as if the consent had never been given
+    try:
+        with dg.instance_for_test() as instance:
+            result = defs.resolve_job_def("bank_accounts_job").execute_in_process(
+                instance=instance, partition_key="borealis", raise_on_error=False)
+    finally:
+        tokens.write_bytes(saved)
+        tokens.chmod(0o600)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "python -m orchestration.bank authorize borealis_bank" in failure.event_specific_data.error.message
+    assert stored.read_bytes() == before
