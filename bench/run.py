@@ -1,123 +1,147 @@
-"""`make bench`: extraction speed and memory against the machine's own limits (first cut).
+"""`make bench`: the pipeline against this machine's limits and against dlt, written to bench/results/.
 
-For each size, a Fennoa company with that many ledger lines per fiscal year is served by the
-simulator on loopback, and each contender runs in its own process (so peak RSS is its own), three
-times after a warm-up; the median is reported:
+Parts (``--parts``, default all):
 
-- `fetch`   : the same ledger pages with the same concurrency, bytes discarded (the physical limit);
-- `parse`   : JSON decoding of those pages only;
-- `write`   : an Arrow table of the ledger written to Parquet only;
-- `extract` : the connector + lake writer end to end (fetch + parse + validate + write, streaming).
+- ``extract``: per size and ERP style, the fetch / parse / write baselines, our extract, and for
+  the Fennoa JSON style dlt's rest_api (default and tuned), each in its own process, a warm-up and
+  then ``--repeats`` measured runs in interleaved order; median, min and max are reported.
+- ``marts``: the real Dagster definitions over the same fixture, then dbt (build and run), the
+  same models' compiled SQL run directly in DuckDB, and publish.
+- ``office``: an accounting office (200 small companies x 3 fiscal years) backfilled from an
+  empty Dagster instance.
+- ``refresh``: a nightly refresh after 1 % of a size-M ledger changed, counting requests.
 
-Results: bench/results/<timestamp>.json and latest.md. Not yet here (issue 7): dlt, the dbt stage,
-the other ERP styles, L size and the accounting-office backfill.
+The simulator runs in bulk mode (each response rendered once, then served from memory).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
-SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
+from bench.fixture import AS_OF, SIZES, STYLES, tenant
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-CONTENDER = r'''
-import json, sys, time, resource, tempfile
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date
-from decimal import Decimal
-from pathlib import Path
-import httpx, pyarrow as pa, pyarrow.parquet as pq
-kind, url = sys.argv[1], sys.argv[2]
-auth = ("bench-api", "bench-key")
-path = "accounting_api/get/ledger/2025-01-01/2025-12-31"
-def pages():
-    with httpx.Client(base_url=url, auth=auth, timeout=120) as c:
-        first = c.get(path, params={"page": 1, "limit": 500})
-        n = first.json()["pagination"]["pagesCount"]
-        with ThreadPoolExecutor(4) as pool:
-            rest = list(pool.map(lambda p: c.get(path, params={"page": p, "limit": 500}).content, range(2, n + 1)))
-    return [first.content, *rest]
-rows = 0
-start = time.perf_counter()
-if kind == "fetch":
-    rows = sum(len(p) for p in pages())  # bytes
-elif kind == "parse":
-    raw = pages(); start = time.perf_counter()
-    rows = sum(len(json.loads(p, parse_float=Decimal)["data"]) for p in raw)
-elif kind == "write":
-    from connectors.fennoa import FennoaClient
-    from connectors.fiscal import FiscalPeriod
-    with FennoaClient("bench", url, *auth) as client:
-        table = pa.Table.from_batches(list(client.ledger(FiscalPeriod("1", date(2025, 1, 1), date(2025, 12, 31)))))
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        pq.write_table(table, Path(tmp) / "x.parquet", compression="zstd")
-    rows = table.num_rows
-elif kind == "extract":
-    from assets.lake import write_partition
-    from connectors.fennoa import SCHEMAS, FennoaClient
-    from connectors.fiscal import FiscalPeriod
-    with tempfile.TemporaryDirectory() as tmp, FennoaClient("bench", url, *auth) as client:
-        written = write_partition(Path(tmp) / "p", SCHEMAS["ledger"],
-                                  client.ledger(FiscalPeriod("1", date(2025, 1, 1), date(2025, 12, 31))))
-        rows = written.rows
-elapsed = time.perf_counter() - start
-usage = resource.getrusage(resource.RUSAGE_SELF)
-# VmHWM belongs to this process image; ru_maxrss would carry the parent's peak across fork + exec.
-hwm_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({"seconds": elapsed, "rows": rows, "peak_rss_mb": hwm_kb / 1024,
-                  "cpu_seconds": usage.ru_utime + usage.ru_stime}))
-'''
+PROCOUNTOR_SIZES = ("S", "M")  # N+1 requests: L would be 750 k detail calls per run
 
 
-def run_contender(kind: str, url: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CONTENDER, kind, url], capture_output=True, text=True, check=True)
+def bulk_server(tenants):
+    from simulator.server import build_app, serve_in_thread
+
+    os.environ["NORDLEDGER_SIM_AS_OF"] = AS_OF.isoformat()
+    app = build_app(tenants=tenants, fennoa_max_active=10**6, procountor_rate=10**6, bulk=True)
+    return serve_in_thread(app=app)
+
+
+def stage(args: list[str], env: dict | None = None) -> dict:
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:4])} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--sizes", default="S,M", help="comma list of S, M, L")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
-    from simulator.books import CompanyProfile
-    from simulator.catalogue import Tenant
-    from simulator.server import serve_in_thread
+def summarize(name: str, runs: list[dict], **extra) -> dict:
+    seconds = [r["seconds"] for r in runs]
+    median = statistics.median(seconds)
+    first = runs[0]
+    row = {"contender": name, **extra, "median_s": round(median, 3), "min_s": round(min(seconds), 3),
+           "max_s": round(max(seconds), 3), "rows": first.get("rows"), "requests": first.get("requests"),
+           "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+           "cpu_s": round(statistics.median(r["cpu_seconds"] for r in runs), 2)}
+    if name != "fetch" and first.get("rows"):
+        row["lines_per_s"] = round(first["rows"] / median)
+    if name == "fetch":
+        row["mb_per_s"] = round(first["rows"] / median / 1e6, 1)
+    for key in ("gate", "settings", "files", "leftover_bytes"):
+        if key in first:
+            row[key] = first[key]
+    return row
 
+
+def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool) -> list[dict]:
     results = []
-    for size in args.sizes.split(","):
-        lines = SIZES[size]
-        profile = CompanyProfile("bench", "Bench Oy", "2345678-0", ((date(2025, 1, 1), date(2025, 12, 31)),),
-                                 lines_per_year=lines, seed=5)
-        tenant = Tenant("fennoa", profile, {"username": "bench-api", "api_key": "bench-key"})
-        with serve_in_thread(tenants=[tenant]) as url:
-            base = f"{url}/fennoa/api/"
-            for kind in ("fetch", "parse", "write", "extract"):
-                run_contender(kind, base)  # warm-up (the simulator renders and caches the books)
-                runs = [run_contender(kind, base) for _ in range(args.repeats)]
-                median = statistics.median(r["seconds"] for r in runs)
-                rows = runs[0]["rows"]
-                results.append({"size": size, "ledger_lines": lines, "stage": kind, "median_seconds": round(median, 3),
-                                "per_second": round(rows / median) if kind != "fetch" else None,
-                                "bytes" if kind == "fetch" else "rows": rows,
-                                "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs), 1),
-                                "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in runs), 2)})
-                print(json.dumps(results[-1]), flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    (RESULTS / f"{stamp}.json").write_text(json.dumps({"command": "make bench", "results": results}, indent=2))
-    table = ["| size | stage | median s | rows/s | peak RSS MB | CPU s |", "|---|---|---:|---:|---:|---:|"]
-    table += [f"| {r['size']} | {r['stage']} | {r['median_seconds']} | {r['per_second'] or '-'} | {r['peak_rss_mb']} "
-              f"| {r['cpu_seconds']} |" for r in results]
-    (RESULTS / "latest.md").write_text("\n".join(table) + "\n")
-    print("\n".join(table))
+    for size in sizes:
+        active = [s for s in styles if s != "procountor" or size in PROCOUNTOR_SIZES]
+        with bulk_server([tenant(s, size) for s in active]) as url:
+            for style in active:
+                contenders = ["extract", "fetch", "parse", "write"]
+                if with_dlt and style == "fennoa":
+                    contenders += ["dlt_default", "dlt_tuned"]
+                runs: dict[str, list[dict]] = {c: [] for c in contenders}
+                for repeat in range(repeats + 1):  # repeat 0 is the warm-up (it also fills the bulk cache)
+                    for contender in contenders:
+                        with tempfile.TemporaryDirectory(dir=work) as out:
+                            if contender.startswith("dlt_"):
+                                result = stage(["-m", "bench.dlt_contender", contender.removeprefix("dlt_"), url, out])
+                            else:
+                                result = stage(["-m", "bench.stages", style, contender, url, out])
+                        if repeat:
+                            runs[contender].append(result)
+                        print(f"  {size} {style:<10} {contender:<12} run {repeat}: {result['seconds']:.2f} s",
+                              flush=True)
+                lines = runs["extract"][0]["rows"]
+                for contender in contenders:
+                    row = summarize(contender, runs[contender], size=size, style=style, ledger_lines=lines)
+                    results.append(row)
+                    print(json.dumps(row), flush=True)
+    return results
+
+
+def versions() -> dict:
+    names = ["dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "pyarrow", "httpx", "orjson", "dlt"]
+    out = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="S,M", help="comma list of S, M, L (ledger lines per fiscal year)")
+    parser.add_argument("--styles", default=",".join(STYLES), help="comma list of fennoa, netvisor, procountor")
+    parser.add_argument("--parts", default="extract,marts,office,refresh")
+    parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
+    parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
+    parser.add_argument("--office-companies", type=int, default=200)
+    args = parser.parse_args(argv)
+    sizes = [s for s in args.sizes.split(",") if s]
+    unknown = set(sizes) - set(SIZES)
+    if unknown:
+        parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(SIZES)}")
+    parts = args.parts.split(",")
+    started = time.monotonic()
+    report: dict = {"command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+                    "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": versions()}
+    with tempfile.TemporaryDirectory(prefix="nordledger-bench-") as tmp:
+        work = Path(tmp)
+        if "extract" in parts:
+            report["extract"] = extract_part(sizes, args.styles.split(","), args.repeats, work, not args.no_dlt)
+        if "marts" in parts:
+            from bench.marts import marts_part
+            report["marts"] = marts_part(sizes, args.repeats, work)
+        if "office" in parts:
+            from bench.office import office_part
+            report["office"] = office_part(args.office_companies, work)
+        if "refresh" in parts:
+            from bench.refresh import refresh_part
+            report["refresh"] = refresh_part(work)
+    report["total_minutes"] = round((time.monotonic() - started) / 60, 1)
+    from bench.report import write_report
+    path = write_report(report, RESULTS)
+    print(f"\nResults: {path} and {RESULTS / 'latest.md'}")
     return 0
 
 

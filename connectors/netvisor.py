@@ -14,11 +14,12 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
@@ -95,8 +96,15 @@ def month_windows(start: date, end: date) -> list[tuple[date, date]]:
     return windows
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].lower()
+    """Lower-case local name of a tag (memoized: a ledger repeats the same few tags millions of times)."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1].lower()
+    return name
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
@@ -113,6 +121,15 @@ def _text(element: ET.Element, name: str, default: str | None = None) -> str | N
 def _attr(element: ET.Element, name: str) -> str | None:
     name = name.lower()
     return next((v for k, v in element.attrib.items() if k.lower() == name), None)
+
+
+_LEDGER_TEXT = ("voucher_key", "voucher_number", "voucher_date", "voucher_class", "voucher_class_key",
+                "voucher_description", "voucher_status", "line_key", "line_number", "line_status", "account_number",
+                "line_sum", "description", "vat_percent", "vat_code")
+
+
+def _strip(element: ET.Element | None) -> str | None:
+    return element.text.strip() if element is not None and element.text is not None else None
 
 
 class NetvisorClient(SessionClient):
@@ -271,44 +288,111 @@ class NetvisorClient(SessionClient):
     # -- fiscal-year resources -------------------------------------------------------------------
 
     def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        """Every voucher line of the fiscal year, all statuses (voucherstatus=1), one batch per month."""
-        for start, end in month_windows(period.start, period.end):
-            content = self.get("accountingledger.nv", {"startdate": start.isoformat(), "enddate": end.isoformat(),
-                                                       "voucherstatus": "1"})
-            rows = []
-            for voucher in self._elements(content, "Voucher"):
-                try:
-                    rows.extend(self._voucher_rows(voucher, period, start, end))
-                except (ValueError, TypeError) as exc:
-                    raise self._bad("accountingledger", f"voucher {_text(voucher, 'NetvisorKey')}: {exc}") from None
-            yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["ledger"])
+        """Every voucher line of the fiscal year, all statuses (voucherstatus=1), one batch per month.
 
-    def _voucher_rows(self, voucher: ET.Element, period: FiscalPeriod, start: date, end: date) -> list[dict]:
-        voucher_date = iso_date(_text(voucher, "VoucherDate"), "VoucherDate")
+        The next month is fetched while this one is parsed: still one request at a time.
+        """
+        windows = month_windows(period.start, period.end)
+
+        def fetch(window: tuple[date, date]) -> bytes:
+            return self.get("accountingledger.nv", {"startdate": window[0].isoformat(),
+                                                    "enddate": window[1].isoformat(), "voucherstatus": "1"})
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netvisor") as pool:
+            pending = pool.submit(fetch, windows[0])
+            for index, (start, end) in enumerate(windows):
+                content = pending.result()
+                if index + 1 < len(windows):
+                    pending = pool.submit(fetch, windows[index + 1])
+                yield self._ledger_batch(content, period, start, end)
+
+    def _ledger_batch(self, content: bytes, period: FiscalPeriod, start: date, end: date) -> pa.RecordBatch:
+        text = {name: [] for name in _LEDGER_TEXT}
+        dims: list[list[dict]] = []
+        for voucher in self._elements(content, "Voucher"):
+            key = _text(voucher, "NetvisorKey")
+            try:
+                self._collect_voucher(voucher, start, end, text, dims)
+            except (ValueError, TypeError) as exc:
+                raise self._bad("accountingledger", f"voucher {key}: {exc}") from None
+        n = len(text["line_key"])
+        try:
+            accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
+            if accounts.null_count or pc.any(pc.invert(pc.utf8_is_alnum(accounts))).as_py():
+                raise ValueError("account")
+            sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
+            line_sum = sums.fill_null("0").cast(MONEY)
+            vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
+            vat_percent = vat.fill_null("0").cast(pa.decimal128(5, 2))
+        except (ValueError, pa.ArrowException):
+            self._name_bad_line(text)
+            raise
+        columns = {
+            "company_id": pa.array([self.company_id] * n, pa.string()),
+            "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
+            "period_id": pa.array([period.id] * n, pa.string()),
+            "voucher_date": pa.array(text["voucher_date"], pa.date32()),
+            "line_number": pa.array(text["line_number"], pa.int32()),
+            "account_number": accounts, "line_sum": line_sum, "vat_percent": vat_percent,
+            "dimensions": pa.array(dims, SCHEMAS["ledger"].field("dimensions").type),
+        }
+        for name in ("voucher_key", "voucher_number", "voucher_class", "voucher_class_key", "voucher_description",
+                     "voucher_status", "line_key", "line_status", "description", "vat_code"):
+            columns[name] = pa.array(text[name], pa.string())
+        return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
+
+    def _name_bad_line(self, text: dict[str, list]) -> None:
+        """The vectorized checks failed: find the first bad line and say which voucher and why."""
+        for i, key in enumerate(text["voucher_key"]):
+            try:
+                account_number(text["account_number"][i], "AccountNumber")
+                money(text["line_sum"][i], "LineSum")
+                money(text["vat_percent"][i], "VatPercent")
+            except ValueError as exc:
+                raise self._bad("accountingledger", f"voucher {key}: {exc}") from None
+
+    @staticmethod
+    def _collect_voucher(voucher: ET.Element, start: date, end: date, text: dict[str, list],
+                         dims: list[list[dict]]) -> None:
+        fields: dict[str, ET.Element] = {}
+        lines = []
+        for child in voucher:
+            name = _local(child.tag)
+            if name == "voucherline":
+                lines.append(child)
+            else:
+                fields[name] = child
+        voucher_date = iso_date(_strip(fields.get("voucherdate")), "VoucherDate")
         if not start <= voucher_date <= end:
             raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
-        klass = _child(voucher, "VoucherClass")
-        base = {
-            "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-            "voucher_key": _text(voucher, "NetvisorKey"), "voucher_number": _text(voucher, "VoucherNumber"),
-            "voucher_date": voucher_date, "voucher_class": (klass.text or "").strip() if klass is not None else None,
-            "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
-            "voucher_description": _text(voucher, "VoucherDescription"),
-            "voucher_status": (_attr(voucher, "status") or "valid").lower(),
-        }
-        rows = []
-        for number, line in enumerate((c for c in voucher if _local(c.tag) == "voucherline"), start=1):
-            vat = _text(line, "VatPercent")
-            dims = [{"name": _text(d, "DimensionName"), "item": _text(d, "DimensionItem")}
-                    for d in line if _local(d.tag) == "dimension"]
-            vat_code = _text(line, "VatCode")
-            rows.append({**base, "line_key": _text(line, "NetvisorKey"), "line_number": number,
-                         "line_status": (_attr(line, "status") or base["voucher_status"]).lower(),
-                         "account_number": account_number(_text(line, "AccountNumber"), "AccountNumber"),
-                         "line_sum": money(_text(line, "LineSum"), "LineSum"), "description": _text(line, "Description"),
-                         "vat_percent": Decimal(vat.replace(",", ".")) if vat else Decimal(0),
-                         "vat_code": None if vat_code in (None, "-") else vat_code, "dimensions": dims})
-        return rows
+        klass = fields.get("voucherclass")
+        status = (_attr(voucher, "status") or "valid").lower()
+        head = {"voucher_key": _strip(fields.get("netvisorkey")), "voucher_number": _strip(fields.get("vouchernumber")),
+                "voucher_date": voucher_date,
+                "voucher_class": (klass.text or "").strip() if klass is not None else None,
+                "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
+                "voucher_description": _strip(fields.get("voucherdescription")), "voucher_status": status}
+        for number, line in enumerate(lines, start=1):
+            values: dict[str, str | None] = {}
+            line_dims = []
+            for child in line:
+                name = _local(child.tag)
+                if name == "dimension":
+                    line_dims.append({"name": _text(child, "DimensionName"), "item": _text(child, "DimensionItem")})
+                else:
+                    values[name] = child.text.strip() if child.text is not None else None
+            for column, value in head.items():
+                text[column].append(value)
+            vat_code = values.get("vatcode")
+            text["line_key"].append(values.get("netvisorkey"))
+            text["line_number"].append(number)
+            text["line_status"].append((_attr(line, "status") or status).lower())
+            text["account_number"].append(values.get("accountnumber"))
+            text["line_sum"].append(values.get("linesum") or None)
+            text["description"].append(values.get("description"))
+            text["vat_percent"].append(values.get("vatpercent") or None)
+            text["vat_code"].append(None if vat_code in (None, "-") else vat_code)
+            dims.append(line_dims)
 
     def account_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         content = self.get("accountbalance.nv", {"balancedates": period.end.isoformat()})

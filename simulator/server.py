@@ -27,8 +27,45 @@ from simulator.procountor import ProcountorSimulator
 DEFAULT_PORT = 8765
 
 
+class BulkResponses:
+    """Bulk mode for benchmarks: each successful GET is rendered once and then served from memory.
+
+    A repeated GET of the same path and query gets the stored bytes before authentication, rate
+    limits and faults are looked at, so the server costs about the same per request at any size and
+    is not what a benchmark measures. Never used outside `make bench`.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.store: dict[tuple[str, bytes], tuple[int, list, bytes]] = {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith("/_sim"):
+            return await self.app(scope, receive, send)
+        key = (scope["path"], scope["query_string"])
+        hit = self.store.get(key)
+        if hit is not None:
+            status, headers, body = hit
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        start: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body") and start.get("status") == 200:
+                    self.store[key] = (200, start.get("headers", []), b"".join(chunks))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+
+
 def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100, netvisor_latency: float = 0.0,
-              procountor_token_lifetime: float = 3600.0, procountor_rate: int = 20) -> Starlette:
+              procountor_token_lifetime: float = 3600.0, procountor_rate: int = 20, bulk: bool = False):
     tenants = demo_tenants() if tenants is None else tenants
     fennoa = FennoaSimulator(tenants, max_active=fennoa_max_active)
     netvisor = NetvisorSimulator(tenants, latency=netvisor_latency)
@@ -49,7 +86,7 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
         Mount("/nag", app=nag.app()),
     ])
     app.state.simulators = {"fennoa": fennoa, "netvisor": netvisor, "procountor": procountor, "nag": nag}
-    return app
+    return BulkResponses(app) if bulk else app
 
 
 def free_port() -> int:
@@ -59,7 +96,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(port: int | None = None, app: Starlette | None = None, **app_kwargs) -> Iterator[str]:
+def serve_in_thread(port: int | None = None, app=None, **app_kwargs) -> Iterator[str]:
     """Run the simulator (or a prebuilt `app`) on loopback in a background thread; yields its base URL."""
     port = port or free_port()
     config = uvicorn.Config(app or build_app(**app_kwargs), host="127.0.0.1", port=port,

@@ -105,7 +105,7 @@ def test_bad_amount_in_a_response_is_a_clear_error():
     with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=httpx.MockTransport(handler)) as c:
         with pytest.raises(BadResponseError) as err:
             list(c.ledger(c.fiscal_periods()[0]))
-    assert "fennoa company 'acme', endpoint 'ledger': row 0: debit: 'abc' is not a number" in str(err.value)
+    assert "fennoa company 'acme', endpoint 'ledger': page 1, row 0: debit: 'abc' is not a number" in str(err.value)
 
 
 def test_amounts_keep_exact_decimals(fennoa_url):
