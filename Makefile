@@ -17,7 +17,7 @@ help:
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
 	@echo "make test       run the test suite"
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
-	@echo "make bench      extraction speed and memory vs fetch/parse/write baselines (SIZES=S,M)"
+	@echo "make bench      speed and memory vs this machine's limits and vs dlt (SIZES=S,M,L PARTS=extract,marts,office,refresh)"
 	@echo "make simulator  serve the API simulators on 127.0.0.1:8765"
 	@echo "make clean      remove generated data (data/, dagster_home/, dbt target)"
 
@@ -56,8 +56,12 @@ test: install
 chaos: install
 	$(BIN)/python -m orchestration.chaos --rate $(or $(RATE),0.1) --seeds $(or $(SEEDS),3)
 
-bench: install
-	$(BIN)/python -m bench.run --sizes $(or $(SIZES),S,M)
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+bench: install $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run --sizes $(or $(SIZES),S,M) $(if $(PARTS),--parts $(PARTS)) $(BENCH_ARGS)
 
 clean:
 	rm -rf data dagster_home $(DBT_DIR)/target $(DBT_DIR)/logs

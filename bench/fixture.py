@@ -56,3 +56,43 @@ def tenant(style: str, size: str) -> Tenant:
     profile = CompanyProfile(f"bench_{style}", "Bench Oy", "2345678-0", FISCAL_YEARS,
                              lines_per_year=SIZES[size], seed=5)
     return Tenant(style, profile, CREDENTIALS[style])
+
+
+def business_id(serial: int) -> str:
+    """A valid Finnish business id (Y-tunnus) for a made-up company number."""
+    while True:
+        digits = f"{serial:07d}"
+        remainder = sum(int(d) * w for d, w in zip(digits, (7, 9, 10, 5, 8, 4, 2))) % 11
+        if remainder != 1:
+            return f"{digits}-{0 if remainder == 0 else 11 - remainder}"
+        serial += 1
+
+
+def office_tenants(count: int, lines_per_year: int = 2_000) -> list[Tenant]:
+    """An accounting office's clients: half on Fennoa, 30 % on Netvisor, 20 % on Procountor."""
+    tenants = []
+    for i in range(count):
+        style = "fennoa" if i % 10 < 5 else "netvisor" if i % 10 < 8 else "procountor"
+        key = f"office_{i:03d}"
+        creds = {k: f"{v}-{key}" if k not in ("partner_id", "partner_key") else v
+                 for k, v in CREDENTIALS[style].items()}
+        profile = CompanyProfile(key, f"Client {i:03d} Oy", business_id(1_000_000 + 37 * i), FISCAL_YEARS,
+                                 lines_per_year=lines_per_year, seed=100 + i)
+        tenants.append(Tenant(style, profile, creds))
+    return tenants
+
+
+def companies_file(tenants: list[Tenant], url: str) -> tuple[dict, dict[str, str]]:
+    """companies.yaml content for these tenants at `url`, and the environment holding their secrets."""
+    env: dict[str, str] = {}
+    companies = []
+    for t in tenants:
+        names = {}
+        for key, value in t.credentials.items():
+            names[key] = f"{t.profile.key.upper()}_{key.upper()}"
+            env[names[key]] = value
+        companies.append({"id": t.profile.key, "name": t.profile.name, "business_id": t.profile.business_id,
+                          "erp": t.erp, "base_url": url + MOUNTS[t.erp], "credentials": names,
+                          # the bulk simulator has no rate limit; real runs keep the per-ERP defaults
+                          "requests_per_second": 1_000_000})
+    return {"fiscal_years": {"first": FISCAL_YEARS[0][1].year}, "companies": companies}, env

@@ -9,7 +9,6 @@ Parts (``--parts``, default all):
   same models' compiled SQL run directly in DuckDB, and publish.
 - ``office``: an accounting office (200 small companies x 3 fiscal years) backfilled from an
   empty Dagster instance.
-- ``refresh``: a nightly refresh after 1 % of a size-M ledger changed, counting requests.
 
 The simulator runs in bulk mode (each response rendered once, then served from memory).
 """
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M", help="comma list of S, M, L (ledger lines per fiscal year)")
     parser.add_argument("--styles", default=",".join(STYLES), help="comma list of fennoa, netvisor, procountor")
-    parser.add_argument("--parts", default="extract,marts,office,refresh")
+    parser.add_argument("--parts", default="extract,marts,office")
     parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
@@ -133,11 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.marts import marts_part
             report["marts"] = marts_part(sizes, args.repeats, work)
         if "office" in parts:
-            from bench.office import office_part
+            from bench.marts import office_part
             report["office"] = office_part(args.office_companies, work)
-        if "refresh" in parts:
-            from bench.refresh import refresh_part
-            report["refresh"] = refresh_part(work)
     report["total_minutes"] = round((time.monotonic() - started) / 60, 1)
     from bench.report import write_report
     path = write_report(report, RESULTS)

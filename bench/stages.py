@@ -168,12 +168,18 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
 
         schema = ledger_schema(style)
         start = time.perf_counter()
+        files = []
         with our_client(style, base) as api:
             for period in periods():
                 directory = partition_dir(out, style, "ledger", f"bench_{style}", period.key)
-                rows += write_partition(directory, schema, api.ledger(period)).rows
+                written = write_partition(directory, schema, api.ledger(period))
+                rows += written.rows
+                files.append(str(written.path))
             requests = api.pages_fetched
         elapsed = time.perf_counter() - start
+        if style == "fennoa":  # the figures every contender on this style must reproduce (not timed)
+            from bench.gate import gate_figures
+            return {"seconds": elapsed, "rows": rows, "requests": requests, "gate": gate_figures(files)}
     else:
         raise SystemExit(f"unknown stage {stage!r}")
     return {"seconds": elapsed, "rows": rows, "requests": requests}

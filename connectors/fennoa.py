@@ -72,6 +72,7 @@ class FennoaClient(SessionClient):
 
     def __init__(self, company_id: str, base_url: str, username: str, api_key: str, *,
                  page_size: int = MAX_PAGE_SIZE, max_concurrency: int = 4, retry: RetryPolicy | None = None,
+                 requests_per_second: float | None = None,
                  transport: httpx.BaseTransport | None = None, sleep=None):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"Fennoa page size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
@@ -81,7 +82,7 @@ class FennoaClient(SessionClient):
         kwargs = {"sleep": sleep} if sleep else {}
         self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/",
                                   auth=httpx.BasicAuth(username, api_key), max_concurrency=max_concurrency,
-                                  retry=retry, transport=transport, **kwargs)
+                                  retry=retry, transport=transport, rate_limit=requests_per_second, **kwargs)
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
 

@@ -138,7 +138,7 @@ class NetvisorClient(SessionClient):
     def __init__(self, company_id: str, base_url: str, customer_id: str, customer_key: str, partner_id: str,
                  partner_key: str, organisation_id: str, *, algorithm: str = "HMACSHA256",
                  sender: str = "nordledger", language: str = "FI", retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep=None):
+                 transport: httpx.BaseTransport | None = None, sleep=None, requests_per_second: float | None = None):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"Netvisor MAC algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.company_id = company_id
@@ -149,7 +149,8 @@ class NetvisorClient(SessionClient):
         kwargs = {"sleep": sleep} if sleep else {}
         # Long timeout: Netvisor recommends 120-360 s for big reads.
         self.session = ApiSession(SOURCE, company_id, self.base_url, max_concurrency=1,
-                                  retry=retry or RetryPolicy(timeout=180.0), transport=transport, **kwargs)
+                                  retry=retry or RetryPolicy(timeout=180.0), transport=transport,
+                                  rate_limit=requests_per_second, **kwargs)
         self._lock = _customer_lock(customer_id)
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None

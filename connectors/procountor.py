@@ -31,6 +31,7 @@ NOT_OFFICIAL_TYPES = {"PURCHASE_ORDER": "order, not an official business transac
                       "SALES_ORDER": "order, not an official business transaction"}
 NOT_OFFICIAL_STATUSES = {"UNFINISHED": "unfinished receipt", "INVALIDATED": "invalidated receipt"}
 RENEW_BEFORE_EXPIRY = 60.0
+REQUESTS_PER_SECOND = 18.0  # under the published 20 requests/s
 
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": pa.schema([
@@ -67,7 +68,8 @@ class ProcountorClient(SessionClient):
 
     def __init__(self, company_id: str, base_url: str, client_id: str, client_secret: str, api_key: str, *,
                  vat_payable_account: str = "2939", vat_receivable_account: str = "1763",
-                 max_concurrency: int = 4, requests_per_second: float = 18.0, retry: RetryPolicy | None = None,
+                 max_concurrency: int = 4, requests_per_second: float | None = REQUESTS_PER_SECOND,
+                 retry: RetryPolicy | None = None,
                  transport: httpx.BaseTransport | None = None, sleep=None, clock=time.monotonic):
         self.company_id = company_id
         self._client_id, self._client_secret, self._api_key = client_id, client_secret, api_key

@@ -6,6 +6,8 @@ environment variables; their values are read when a run needs them.
 
 from __future__ import annotations
 
+import functools
+
 import os
 import re
 from collections.abc import Mapping
@@ -84,6 +86,9 @@ class Company(BaseModel):
     report_schema: Literal["KPA", "PMA"] = "KPA"
     chart_template: str = "default"
     netvisor_mac_algorithm: Literal["HMACSHA256", "SHA256"] = "HMACSHA256"
+    requests_per_second: float | None = Field(
+        default=None, gt=0, description="Client-side request cap for this company's API (Procountor default: 18, "
+                                        "under its published 20/s); others are unthrottled unless set")
     bank_connections: list[BankConnection] = Field(default_factory=list)
 
     @field_validator("id")
@@ -215,6 +220,21 @@ def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None 
 
 
 def load_companies(path: Path, *, require_env: bool = True) -> CompaniesConfig:
+    if not path.exists():
+        raise CompaniesConfigError(f"{path}: file not found (set NORDLEDGER_COMPANIES_FILE to point elsewhere)")
+    if not require_env:  # the environment is not part of the answer, so the parse can be reused
+        stat = path.stat()
+        return _parsed_without_env(path, stat.st_mtime_ns, stat.st_size)
+    return _parse_file(path, require_env)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_without_env(path: Path, _mtime_ns: int, _size: int) -> CompaniesConfig:
+    """Parsed once per version of the file: resources ask for it per company and endpoint."""
+    return _parse_file(path, False)
+
+
+def _parse_file(path: Path, require_env: bool) -> CompaniesConfig:
     if not path.exists():
         raise CompaniesConfigError(f"{path}: file not found (set NORDLEDGER_COMPANIES_FILE to point elsewhere)")
     try:

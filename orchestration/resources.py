@@ -11,6 +11,7 @@ from connectors.bank import TokenStore
 from connectors.fennoa import FennoaClient
 from connectors.nag import NagClient
 from connectors.netvisor import NetvisorClient
+from connectors.procountor import REQUESTS_PER_SECOND as PROCOUNTOR_REQUESTS_PER_SECOND
 from connectors.procountor import ProcountorClient
 from orchestration.companies import Company, load_companies
 from connectors.http import RetryPolicy
@@ -54,15 +55,18 @@ class ErpClients(dg.ConfigurableResource):
             secrets[key] = value
         base_url = company.base_url or DEFAULT_BASE_URLS[company.erp]
         if company.erp == "fennoa":
-            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"], retry=self.retry())
+            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"], retry=self.retry(),
+                                requests_per_second=company.requests_per_second)
         if company.erp == "netvisor":
             return NetvisorClient(company.id, base_url, secrets["customer_id"], secrets["customer_key"],
                                   secrets["partner_id"], secrets["partner_key"], company.business_id,
                                   algorithm=company.netvisor_mac_algorithm,
+                                  requests_per_second=company.requests_per_second,
                                   retry=self.retry(default_timeout=180.0))  # Netvisor: 120-360 s recommended
         if company.erp == "procountor":
             return ProcountorClient(company.id, base_url, secrets["client_id"], secrets["client_secret"],
-                                    secrets["api_key"], retry=self.retry())
+                                    secrets["api_key"], retry=self.retry(),
+                                    requests_per_second=company.requests_per_second or PROCOUNTOR_REQUESTS_PER_SECOND)
         raise NotImplementedError(f"no connector for ERP {company.erp!r}")
 
 

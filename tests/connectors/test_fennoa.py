@@ -1,5 +1,6 @@
 """The Fennoa connector against the simulator over loopback HTTP."""
 
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -114,3 +115,48 @@ def test_amounts_keep_exact_decimals(fennoa_url):
         table = pa.Table.from_batches(list(c.opening_balances(period)))
     total = sum((d - cr for d, cr in zip(table.column("debit").to_pylist(), table.column("credit").to_pylist())), Decimal(0))
     assert total == 0  # opening balances balance to the cent
+
+
+def test_fast_amount_path_equals_exact_decimal_parsing():
+    import random
+
+    from connectors.fennoa import _amounts
+    rng = random.Random(7)
+    texts = [f"{rng.randint(-10**12, 10**12) / 100:.2f}" for _ in range(50_000)]
+    texts += ["0.10", "0.20", "-0.01", "9999999999999.99", "1234567.05"]
+    assert _amounts([float(t) for t in texts]).to_pylist() == [Decimal(t) for t in texts]
+    for not_exact in ([1.234], [1e13], [1000000000000.001]):
+        with pytest.raises(ValueError):
+            _amounts(not_exact)
+
+
+def _one_page(rows: list[dict]):
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/periods"):
+            return httpx.Response(200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]})
+        if request.url.path.endswith("/locking_periods"):
+            return httpx.Response(200, json={"status": "OK", "data": []})
+        return httpx.Response(200, content=json.dumps({"status": "ok", "pagination": {"pagesCount": 1}, "data": rows}))
+    return httpx.MockTransport(handler)
+
+
+def test_a_page_the_fast_path_cannot_vouch_for_is_decoded_exactly():
+    # Amounts as text with a comma and an amount too large for a double to pin down to the cent
+    # send the page to the exact decoder; the result is still exact and numbered in order.
+    rows = [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": "12,50", "credit": 0},
+            {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 12.5},
+            {"statement_id": 2, "account": "1910", "date": "2025-02-02", "debit": 12345678901234.56, "credit": 0}]
+    with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=_one_page(rows)) as c:
+        table = pa.Table.from_batches(list(c.ledger(c.fiscal_periods()[0])))
+    assert table.column("debit").to_pylist() == [Decimal("12.50"), Decimal("0.00"), Decimal("12345678901234.56")]
+    assert table.column("credit").to_pylist() == [Decimal("0.00"), Decimal("12.50"), Decimal("0.00")]
+    assert table.column("line_number").to_pylist() == [1, 2, 1]
+
+
+def test_three_decimals_are_an_error_naming_page_and_row():
+    rows = [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": 1.5, "credit": 0},
+            {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 1.505}]
+    with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=_one_page(rows)) as c:
+        with pytest.raises(BadResponseError) as err:
+            list(c.ledger(c.fiscal_periods()[0]))
+    assert "endpoint 'ledger': page 1, row 1: credit: '1.505' has more than two decimals" in str(err.value)

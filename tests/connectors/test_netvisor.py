@@ -11,7 +11,7 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from connectors.errors import AuthenticationError
+from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.netvisor import NetvisorClient, month_windows
 from simulator.catalogue import as_of, books_for, demo_tenants
@@ -183,3 +183,17 @@ def test_wrong_key_is_an_authentication_error_without_the_echoed_mac_input(simul
             nv.fiscal_periods()
     assert "netvisor company 'dahlia', endpoint 'accountingperiodlist'" in str(err.value)
     assert "wrong-key" not in str(err.value) and CREDS["partner_key"] not in str(err.value)
+
+
+def test_a_bad_line_sum_names_the_voucher():
+    xml = ("<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
+           "<Voucher status=\"valid\"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>"
+           "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>10,00</LineSum><AccountNumber>3000</AccountNumber></VoucherLine>"
+           "<VoucherLine><NetvisorKey>2</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>1700</AccountNumber></VoucherLine>"
+           "</Voucher></Vouchers></Root>")
+    nv = NetvisorClient("acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1",
+                        transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)))
+    with pytest.raises(BadResponseError) as err:
+        list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
+    assert "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number" \
+        in str(err.value)

@@ -1,0 +1,62 @@
+"""The `marts` and `office` parts: the real Dagster definitions over bench companies.
+
+Each scenario gets an empty Dagster instance and data directory, and runs `bench.pipeline` in its
+own process against the bulk simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bench.fixture import SIZES, office_tenants, companies_file, tenant
+from orchestration.settings import PROJECT_ROOT
+
+
+def pipeline(tenants, url: str, work: Path, repeats: int) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    config, env = companies_file(tenants, url)
+    (work / "companies.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    home = work / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "orchestration" / "instance" / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **env, "DAGSTER_HOME": str(home), "NORDLEDGER_COMPANIES_FILE": str(work / "companies.yaml"),
+           "NORDLEDGER_DATA_DIR": str(work / "data")}
+    done = subprocess.run([sys.executable, "-m", "bench.pipeline", str(work), str(repeats)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.pipeline failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def marts_part(sizes: list[str], repeats: int, work: Path) -> list[dict]:
+    from bench.run import PROCOUNTOR_SIZES, bulk_server
+
+    results = []
+    for size in sizes:
+        styles = ["fennoa", "netvisor"] + (["procountor"] if size in PROCOUNTOR_SIZES else [])
+        tenants = [tenant(s, size) for s in styles]
+        with bulk_server(tenants) as url:
+            row = pipeline(tenants, url, work / f"marts_{size}", max(repeats, 1))
+        row.update({"size": size, "styles": styles, "ledger_lines_per_year": SIZES[size]})
+        results.append(row)
+        print(json.dumps(row), flush=True)
+    return results
+
+
+def office_part(companies: int, work: Path) -> dict:
+    from bench.run import bulk_server
+
+    tenants = office_tenants(companies)
+    with bulk_server(tenants) as url:
+        row = pipeline(tenants, url, work / "office", 0)
+    row.update({"companies": companies, "fiscal_years": 3, "ledger_lines_per_year": 2_000,
+                "erps": {e: sum(t.erp == e for t in tenants) for e in ("fennoa", "netvisor", "procountor")}})
+    print(json.dumps(row), flush=True)
+    return row

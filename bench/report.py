@@ -1,0 +1,95 @@
+"""Writes a bench run to bench/results/<stamp>.json and the Markdown summary latest.md."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.gate import same
+
+
+def extract_tables(rows: list[dict]) -> list[str]:
+    out = ["### Extraction (3 fiscal years per size; lines = ledger lines written)", "",
+           "| size | style | contender | median s (min-max) | lines/s | vs fetch+parse+write | peak RSS MB | CPU s |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        groups.setdefault((r["size"], r["style"]), {})[r["contender"]] = r
+    for (size, style), g in groups.items():
+        floor = sum(g[k]["median_s"] for k in ("fetch", "parse", "write") if k in g)
+        ours = g.get("extract", {})
+        for name in ("extract", "fetch", "parse", "write", "dlt_default", "dlt_tuned"):
+            r = g.get(name)
+            if r is None:
+                continue
+            gate_ok = "gate" not in r or not ours.get("gate") or same(r["gate"], ours["gate"])
+            if not gate_ok:
+                out.append(f"| {size} | {style} | {name} | failed the correctness gate | | | | |")
+                continue
+            ratio = f"{floor / r['median_s']:.2f}" if name in ("extract", "dlt_default", "dlt_tuned") else ""
+            label = {"extract": "**ours**", "fetch": "fetch only", "parse": "parse only", "write": "write only"}.get(name, name)
+            out.append(f"| {size} | {style} | {label} | {r['median_s']} ({r['min_s']}-{r['max_s']}) | "
+                       f"{r.get('lines_per_s', '-') if name != 'fetch' else str(r.get('mb_per_s')) + ' MB/s'} | "
+                       f"{ratio} | {r['peak_rss_mb']} | {r['cpu_s']} |")
+        if "dlt_default" in g and ours:
+            out.append(f"| {size} | {style} | ours vs dlt default | {g['dlt_default']['median_s'] / ours['median_s']:.1f}x "
+                       f"faster | | | | |")
+    return out
+
+
+def marts_table(rows: list[dict]) -> list[str]:
+    out = ["### Marts and the whole pipeline (real Dagster definitions, empty instance)", "",
+           "| size | ERPs | Dagster runs | pipeline s | extract steps s | dbt build s | dbt run s | direct SQL s "
+           "| dbt run / direct | publish s | fct_gl_entries | fct_account_balances_monthly |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        marts = r.get("mart_rows", {})
+        out.append(f"| {r['size']} | {', '.join(r['styles'])} | {r['runs']} | {r['seconds']:.1f} | {r['extract_steps_s']} | "
+                   f"{r['dbt_build_s']} | {r['dbt_run_s']} | {r['direct_sql_s']} | "
+                   f"{r['dbt_run_s'] / max(r['direct_sql_s'], 1e-9):.1f} | {r['publish_s']} | "
+                   f"{marts.get('fct_gl_entries', '-')} | {marts.get('fct_account_balances_monthly', '-')} |")
+    return out
+
+
+def office_table(r: dict) -> list[str]:
+    total = r["seconds"]
+    outside = r["outside_steps_s"]
+    return ["### Accounting office backfill (empty instance)", "",
+            "| companies | ERPs | fiscal years | Dagster runs | total s | extract steps s | dbt step s | publish s "
+            "| outside steps (Dagster) s | share outside our code |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {r['companies']} | {', '.join(f'{k} {v}' for k, v in r['erps'].items())} | {r['fiscal_years']} | "
+            f"{r['runs']} | {total:.1f} | {r['extract_steps_s']} | {r['dbt_step_s']} | {r['publish_step_s']} | {outside} | "
+            f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |"]
+
+
+def refresh_table(rows: list[dict]) -> list[str]:
+    out = ["### Nightly refresh after 1 % of a size-M ledger changed", "",
+           "| ERP | changed vouchers | requests full sync | requests refresh | detail calls refresh | marts equal to a full sync |",
+           "|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        out.append(f"| {r['erp']} | {r['changed']} | {r['requests_full']} | {r['requests_refresh']} | "
+                   f"{r.get('detail_calls_refresh', '-')} | {r['equal']} |")
+    return out
+
+
+def write_report(report: dict, results: Path) -> Path:
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = results / f"{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, default=str))
+    v = report["versions"]
+    lines = [f"Command: `{report['command']}` ({report['started']}, {report['total_minutes']} min). "
+             f"Python {v['python']}, {v['cpus']} CPUs, dagster {v['dagster']}, dbt-core {v['dbt-core']}, "
+             f"duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, dlt {v['dlt']}.", ""]
+    if report.get("extract"):
+        lines += extract_tables(report["extract"]) + [""]
+    if report.get("marts"):
+        lines += marts_table(report["marts"]) + [""]
+    if report.get("office"):
+        lines += office_table(report["office"]) + [""]
+    if report.get("refresh"):
+        lines += refresh_table(report["refresh"]) + [""]
+    (results / "latest.md").write_text("\n".join(lines))
+    return path
