@@ -31,7 +31,7 @@ from pathlib import Path
 from bench.fixture import AS_OF, SIZES, STYLES, tenant
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PROCOUNTOR_SIZES = ("S", "M")  # N+1 requests: L would be 750 k detail calls per run
+PROCOUNTOR_SIZES = ["S", "M"]  # N+1 requests: L would be 750 k detail calls per run; see --procountor-sizes
 
 
 def bulk_server(tenants):
@@ -115,12 +115,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
+    parser.add_argument("--procountor-sizes", default="S,M", help="sizes at which the N+1 Procountor style runs")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = set(sizes) - set(SIZES)
     if unknown:
         parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(SIZES)}")
     parts = args.parts.split(",")
+    PROCOUNTOR_SIZES[:] = args.procountor_sizes.split(",")
     started = time.monotonic()
     report: dict = {"command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": versions()}

@@ -34,9 +34,12 @@ PROCOUNTOR_PAGE = 200
 
 
 def client(base: str, style: str) -> httpx.Client:
+    # The bulk simulator keys its memory by who asks, so baselines name the same company as our client.
     auth = (CREDENTIALS["fennoa"]["username"], CREDENTIALS["fennoa"]["api_key"]) if style == "fennoa" else None
+    headers = {"X-Netvisor-Authentication-CustomerId": CREDENTIALS["netvisor"]["customer_id"]} \
+        if style == "netvisor" else {"Authorization": "Bearer bench_procountor.baseline"} if style == "procountor" else {}
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    return httpx.Client(base_url=base + MOUNTS[style] + "/", auth=auth, timeout=300, limits=limits)
+    return httpx.Client(base_url=base + MOUNTS[style] + "/", auth=auth, headers=headers, timeout=300, limits=limits)
 
 
 def fennoa_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
@@ -186,11 +189,11 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
 
 
 def measure(result: dict) -> dict:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    usage, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     # VmHWM belongs to this process image; ru_maxrss would carry the parent's peak across fork + exec.
     with open("/proc/self/status") as status:
         hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
-    return {**result, "peak_rss_mb": round(hwm_kb / 1024, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+    return {**result, "peak_rss_mb": round(hwm_kb / 1024, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2)}
 
 
 if __name__ == "__main__":

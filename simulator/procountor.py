@@ -128,7 +128,7 @@ class ProcountorSimulator:
         if (tenant is None or form.get("client_secret") != tenant.credentials["client_secret"]
                 or form.get("api_key") != tenant.credentials["api_key"]):
             return self.error(401, "invalid client credentials or API key")
-        token = secrets.token_urlsafe(24)
+        token = f"{tenant.profile.key}.{secrets.token_urlsafe(24)}"  # the prefix lets bulk mode tell tenants apart
         self.tokens[token] = (tenant.credentials["client_id"], time.monotonic() + self.token_lifetime)
         return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": int(self.token_lifetime)})
 
