@@ -35,12 +35,12 @@ def pipeline(tenants, url: str, work: Path, repeats: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def marts_part(sizes: list[str], repeats: int, work: Path) -> list[dict]:
-    from bench.run import PROCOUNTOR_SIZES, bulk_server
+def marts_part(sizes: list[str], repeats: int, work: Path, procountor_sizes: list[str]) -> list[dict]:
+    from bench.run import bulk_server
 
     results = []
     for size in sizes:
-        styles = ["fennoa", "netvisor"] + (["procountor"] if size in PROCOUNTOR_SIZES else [])
+        styles = ["fennoa", "netvisor"] + (["procountor"] if size in procountor_sizes else [])
         tenants = [tenant(s, size) for s in styles]
         with bulk_server(tenants) as url:
             row = pipeline(tenants, url, work / f"marts_{size}", max(repeats, 1))

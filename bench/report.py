@@ -64,16 +64,6 @@ def office_table(r: dict) -> list[str]:
             f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |"]
 
 
-def refresh_table(rows: list[dict]) -> list[str]:
-    out = ["### Nightly refresh after 1 % of a size-M ledger changed", "",
-           "| ERP | changed vouchers | requests full sync | requests refresh | detail calls refresh | marts equal to a full sync |",
-           "|---|---:|---:|---:|---:|---|"]
-    for r in rows:
-        out.append(f"| {r['erp']} | {r['changed']} | {r['requests_full']} | {r['requests_refresh']} | "
-                   f"{r.get('detail_calls_refresh', '-')} | {r['equal']} |")
-    return out
-
-
 def write_report(report: dict, results: Path) -> Path:
     results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -89,7 +79,5 @@ def write_report(report: dict, results: Path) -> Path:
         lines += marts_table(report["marts"]) + [""]
     if report.get("office"):
         lines += office_table(report["office"]) + [""]
-    if report.get("refresh"):
-        lines += refresh_table(report["refresh"]) + [""]
     (results / "latest.md").write_text("\n".join(lines))
     return path

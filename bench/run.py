@@ -31,7 +31,6 @@ from pathlib import Path
 from bench.fixture import AS_OF, SIZES, STYLES, tenant
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PROCOUNTOR_SIZES = ["S", "M"]  # N+1 requests: L would be 750 k detail calls per run; see --procountor-sizes
 
 
 def bulk_server(tenants):
@@ -67,10 +66,11 @@ def summarize(name: str, runs: list[dict], **extra) -> dict:
     return row
 
 
-def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool) -> list[dict]:
+def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool,
+                 procountor_sizes: list[str]) -> list[dict]:
     results = []
     for size in sizes:
-        active = [s for s in styles if s != "procountor" or size in PROCOUNTOR_SIZES]
+        active = [s for s in styles if s != "procountor" or size in procountor_sizes]
         with bulk_server([tenant(s, size) for s in active]) as url:
             for style in active:
                 contenders = ["extract", "fetch", "parse", "write"]
@@ -115,24 +115,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
-    parser.add_argument("--procountor-sizes", default="S,M", help="sizes at which the N+1 Procountor style runs")
+    parser.add_argument("--procountor-sizes", default="S,M",
+                        help="sizes at which the Procountor style runs (N+1 requests: L is 750 k detail calls a run)")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = set(sizes) - set(SIZES)
     if unknown:
         parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(SIZES)}")
     parts = args.parts.split(",")
-    PROCOUNTOR_SIZES[:] = args.procountor_sizes.split(",")
+    procountor_sizes = args.procountor_sizes.split(",")
     started = time.monotonic()
     report: dict = {"command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": versions()}
     with tempfile.TemporaryDirectory(prefix="nordledger-bench-") as tmp:
         work = Path(tmp)
         if "extract" in parts:
-            report["extract"] = extract_part(sizes, args.styles.split(","), args.repeats, work, not args.no_dlt)
+            report["extract"] = extract_part(sizes, args.styles.split(","), args.repeats, work, not args.no_dlt,
+                                             procountor_sizes)
         if "marts" in parts:
             from bench.marts import marts_part
-            report["marts"] = marts_part(sizes, args.repeats, work)
+            report["marts"] = marts_part(sizes, args.repeats, work, procountor_sizes)
         if "office" in parts:
             from bench.marts import office_part
             report["office"] = office_part(args.office_companies, work)

@@ -273,7 +273,7 @@ class FennoaClient(SessionClient):
         if n and (bounds["min"] < period.start or bounds["max"] > period.end):
             raise ValueError("a date is outside the requested window")
         accounts = pa.array([r["account"] for r in rows], pa.string())
-        if accounts.null_count or not pc.all(pc.utf8_is_alnum(accounts)).as_py() in (True, None):
+        if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
             raise ValueError("an account number is not plain text")
         amounts = {side: _amounts([r.get(side) for r in rows]) for side in ("debit", "credit")}
         return {
@@ -357,7 +357,7 @@ def _amounts(values: list) -> pa.Array:
     # Arrow's decimal -> double is not always the nearest double, so allow a few ulps (2^-50 relative).
     off = pc.abs(pc.subtract(cents.cast(pa.float64()), doubles))
     exact = pc.less_equal(off, pc.add(pc.multiply(pc.abs(doubles), 2.0**-50), 1e-300))
-    if not pc.all(exact).as_py() in (True, None) or (pc.max(pc.abs(doubles)).as_py() or 0) >= EXACT_BELOW:
+    if pc.all(exact).as_py() is False or (pc.max(pc.abs(doubles)).as_py() or 0) >= EXACT_BELOW:
         raise ValueError("an amount is not an exact two-decimal value")
     return cents.fill_null(zero)
 

@@ -319,15 +319,15 @@ class NetvisorClient(SessionClient):
         n = len(text["line_key"])
         try:
             accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
-            if accounts.null_count or pc.any(pc.invert(pc.utf8_is_alnum(accounts))).as_py():
+            if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
                 raise ValueError("account")
             sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
             line_sum = sums.fill_null("0").cast(MONEY)
             vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
             vat_percent = vat.fill_null("0").cast(pa.decimal128(5, 2))
-        except (ValueError, pa.ArrowException):
+        except (ValueError, pa.ArrowException) as exc:
             self._name_bad_line(text)
-            raise
+            raise self._bad("accountingledger", f"{start}..{end}: a line could not be converted ({exc})") from None
         columns = {
             "company_id": pa.array([self.company_id] * n, pa.string()),
             "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
