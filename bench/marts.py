@@ -1,4 +1,4 @@
-"""The `marts` and `office` parts: the real Dagster definitions over bench companies.
+"""The `marts`, `office` and `refresh` parts: the real Dagster definitions over bench companies.
 
 Each scenario gets an empty Dagster instance and data directory, and runs `bench.pipeline` in its
 own process against the bulk simulator.
@@ -19,7 +19,9 @@ from bench.fixture import SIZES, office_tenants, companies_file, tenant
 from orchestration.settings import PROJECT_ROOT
 
 
-def pipeline(tenants, url: str, work: Path, repeats: int) -> dict:
+def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Path):
+    """Run `python -m <module> <args>` with its own companies.yaml, data directory and empty Dagster
+    instance in `work`; its last line of output, parsed as JSON."""
     work.mkdir(parents=True, exist_ok=True)
     config, env = companies_file(tenants, url)
     (work / "companies.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -28,11 +30,14 @@ def pipeline(tenants, url: str, work: Path, repeats: int) -> dict:
     shutil.copy(PROJECT_ROOT / "orchestration" / "instance" / "dagster.yaml", home / "dagster.yaml")
     env = {**os.environ, **env, "DAGSTER_HOME": str(home), "NORDLEDGER_COMPANIES_FILE": str(work / "companies.yaml"),
            "NORDLEDGER_DATA_DIR": str(work / "data")}
-    done = subprocess.run([sys.executable, "-m", "bench.pipeline", str(work), str(repeats)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"bench.pipeline failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"{module} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def pipeline(tenants, url: str, work: Path, repeats: int) -> dict:
+    return in_empty_instance("bench.pipeline", [str(work), str(repeats)], tenants, url, work)
 
 
 def marts_part(sizes: list[str], repeats: int, work: Path, procountor_sizes: list[str]) -> list[dict]:
@@ -60,3 +65,15 @@ def office_part(companies: int, work: Path) -> dict:
                 "erps": {e: sum(t.erp == e for t in tenants) for e in ("fennoa", "netvisor", "procountor")}})
     print(json.dumps(row), flush=True)
     return row
+
+
+def refresh_part(size: str, repeats: int, work: Path) -> list[dict]:
+    from bench.run import bulk_server
+
+    tenants = [tenant(s, size) for s in ("fennoa", "netvisor", "procountor")]
+    with bulk_server(tenants) as url:
+        rows = in_empty_instance("bench.refresh", [url, str(max(repeats, 1))], tenants, url, work / f"refresh_{size}")
+    for row in rows:
+        row["size"] = size
+        print(json.dumps(row), flush=True)
+    return rows

@@ -64,11 +64,43 @@ def office_table(r: dict) -> list[str]:
             f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |"]
 
 
+def _requests(counts: dict) -> str:
+    total = sum(counts.values())
+    detail = sum(v for k, v in counts.items() if k.endswith("/ledgerreceipts/{id}"))
+    return f"{total}" + (f" ({detail} detail)" if detail else "")
+
+
+def refresh_table(rows: list[dict]) -> list[str]:
+    out = ["### Nightly refresh of one fiscal year (requests counted by the simulator)", "",
+           "| size | style | FY lines | changed | read | requests | ledger step s | run s | equals a full re-read |",
+           "|---|---|---:|---|---|---:|---:|---:|---|"]
+    for r in rows:
+        change = r.get("change")
+        what = f"{change['lines']} lines ({change['edited']} receipts edited, {change['added']} added)" if change else "-"
+        scenarios = [("first full read", r["full"], "")]
+        if change:
+            scenarios += [("nightly, after the change", r["refresh"], "yes" if r["equals_full_read"] else "**NO**"),
+                          ("nightly, nothing changed", r["no_change"], ""),
+                          ("full re-read of the changed year", r["full_after_change"], "")]
+        else:
+            scenarios.append(("nightly (no change tracking: full year)", r["refresh"], ""))
+        for label, s, equal in scenarios:
+            out.append(f"| {r['size']} | {r['style']} | {r['ledger_rows']} | {what if s is r['refresh'] else ''} | "
+                       f"{label} | {_requests(s['requests'])} | {s['ledger_step_s']} | {s['seconds']} | {equal} |")
+    return out
+
+
 def write_report(report: dict, results: Path) -> Path:
     results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = results / f"{stamp}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
+    (results / "latest.md").write_text(markdown(report))
+    return path
+
+
+def markdown(report: dict) -> str:
+    """The Markdown summary of one run (`python -m bench.report <results.json>` prints it again)."""
     v = report["versions"]
     lines = [f"Command: `{report['command']}` ({report['started']}, {report['total_minutes']} min). "
              f"Python {v['python']}, {v['cpus']} CPUs, dagster {v['dagster']}, dbt-core {v['dbt-core']}, "
@@ -79,5 +111,12 @@ def write_report(report: dict, results: Path) -> Path:
         lines += marts_table(report["marts"]) + [""]
     if report.get("office"):
         lines += office_table(report["office"]) + [""]
-    (results / "latest.md").write_text("\n".join(lines))
-    return path
+    if report.get("refresh"):
+        lines += refresh_table(report["refresh"]) + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))

@@ -9,6 +9,8 @@ Parts (``--parts``, default all):
   same models' compiled SQL run directly in DuckDB, and publish.
 - ``office``: an accounting office (200 small companies x 3 fiscal years) backfilled from an
   empty Dagster instance.
+- ``refresh``: the nightly refresh of one fiscal year after 1 % of it changed, requests counted,
+  checked against a full re-read (size ``--refresh-size``).
 
 The simulator runs in bulk mode (each response rendered once, then served from memory).
 """
@@ -111,10 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M", help="comma list of S, M, L (ledger lines per fiscal year)")
     parser.add_argument("--styles", default=",".join(STYLES), help="comma list of fennoa, netvisor, procountor")
-    parser.add_argument("--parts", default="extract,marts,office")
+    parser.add_argument("--parts", default="extract,marts,office,refresh")
     parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
+    parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
     parser.add_argument("--procountor-sizes", default="S,M",
                         help="sizes at which the Procountor style runs (N+1 requests: L is 750 k detail calls a run)")
     args = parser.parse_args(argv)
@@ -138,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         if "office" in parts:
             from bench.marts import office_part
             report["office"] = office_part(args.office_companies, work)
+        if "refresh" in parts:
+            from bench.marts import refresh_part
+            report["refresh"] = refresh_part(args.refresh_size, args.repeats, work)
     report["total_minutes"] = round((time.monotonic() - started) / 60, 1)
     from bench.report import write_report
     path = write_report(report, RESULTS)

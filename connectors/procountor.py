@@ -180,7 +180,8 @@ class ProcountorClient(SessionClient):
     # -- fiscal-year endpoints -------------------------------------------------------------------
 
     def receipt_index(self, period: FiscalPeriod, version_since: str | None = None) -> list[dict]:
-        """Every receipt dated in the fiscal year (all types and statuses), paged by 200."""
+        """Receipts dated in the period (all types and statuses), paged by 200; with `version_since`,
+        only those whose version is at or after it."""
         results, page = [], 0
         while True:
             params = {"startDate": period.start.isoformat(), "endDate": period.end.isoformat(),
@@ -196,7 +197,29 @@ class ProcountorClient(SessionClient):
             page += 1
 
     def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        index = self.receipt_index(period)
+        return self._receipt_rows(self.receipt_index(period), period)
+
+    def ledger_changes(self, periods: list[FiscalPeriod], since: str) -> tuple[set[str], Iterator[pa.RecordBatch]]:
+        """What changed in these periods since a sync: receipts whose version is at or after `since`.
+
+        Returns their ids (the stored rows to replace) and, lazily, their new rows; detail calls
+        are made only for the changed official receipts. An edit in Procountor re-creates the
+        receipt under a new id and invalidates the old one, so both show up here. The index is
+        read before this returns, so the caller knows what to drop before rows arrive.
+        """
+        changed = [(period, self.receipt_index(period, version_since=since)) for period in periods]
+        try:
+            stale = {str(r["id"]) for _, index in changed for r in index}
+        except (KeyError, TypeError) as exc:
+            raise self._bad("ledgerreceipts", f"receipt without an id in the change index since {since}: {exc}") from None
+
+        def rows() -> Iterator[pa.RecordBatch]:
+            for period, index in changed:
+                yield from self._receipt_rows(index, period)
+
+        return stale, rows()
+
+    def _receipt_rows(self, index: list[dict], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         official = [r for r in index if self._exclusion(r) is None]
         excluded = [r for r in index if self._exclusion(r) is not None]
         yield pa.RecordBatch.from_pylist([self._header(r, period, self._exclusion(r)) for r in excluded],

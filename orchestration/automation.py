@@ -8,11 +8,12 @@ visible in the UI's run list and can be routed to Slack or e-mail by a run-statu
 
 import json
 import re
+from typing import get_args
 from datetime import datetime, timezone
 
 import dagster as dg
 
-from orchestration.companies import CompaniesConfig
+from orchestration.companies import CompaniesConfig, Weekday
 from orchestration.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from orchestration.refresh import (
     bank_requests,
@@ -27,6 +28,7 @@ from orchestration.refresh import (
 from orchestration.settings import Settings
 
 SYNC_NOW_KEY = "nordledger/sync_now_requested"
+WEEKDAYS = get_args(Weekday)  # in datetime.weekday() order
 AUTH_FAILURE = re.compile(r"(\w+) company '([a-z][a-z0-9_]*)'[^\n]*authentication failed")
 
 
@@ -77,8 +79,11 @@ def build_automation(settings: Settings, config: CompaniesConfig, jobs: dict, no
                      execution_timezone=tz, job=jobs[job_name], default_status=dg.DefaultScheduleStatus.RUNNING,
                      description=f"Nightly: {what}.")
         def nightly(context: dg.ScheduleEvaluationContext):
-            key = context.scheduled_execution_time.isoformat() if context.scheduled_execution_time else "manual"
-            return [r for r in erp_requests(settings, config, context.instance, erp, key) if r.job_name == job_name]
+            when = context.scheduled_execution_time
+            key = when.isoformat() if when else "manual"
+            full = when is not None and WEEKDAYS[when.weekday()] == config.schedules.full_refresh_day
+            return [r for r in erp_requests(settings, config, context.instance, erp, key, incremental=not full)
+                    if r.job_name == job_name]
         return nightly
 
     for erp in config.erps:

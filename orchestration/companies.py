@@ -136,9 +136,15 @@ class FiscalYearRange(BaseModel):
     last: int | None = Field(default=None, description="Newest key; default: the current calendar year + 1")
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
 class Schedules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     erp_cron: str = Field(default="0 2 * * *", description="Nightly refresh of open fiscal years")
+    full_refresh_day: Weekday | None = Field(
+        default="sunday", description="The nightly run that re-reads open fiscal years in full instead of their "
+                                      "changes (catches what change tracking cannot: deletions, late versions)")
     bank_cron: str = Field(default="0 */6 * * *", description="Bank sync")
     timezone: str = "Europe/Helsinki"
 

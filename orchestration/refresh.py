@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 
+from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
 from connectors.bank import TokenStore, consent_expiry
 from orchestration.companies import CompaniesConfig, Company
 from orchestration.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
@@ -129,8 +130,9 @@ def consents(settings: Settings, config: CompaniesConfig, now: datetime) -> list
 
 
 def erp_requests(settings: Settings, config: CompaniesConfig, instance: dg.DagsterInstance, erp: str,
-                 key: str) -> list[dg.RunRequest]:
-    """Reference data for every active company of the ERP, and each one's open fiscal years."""
+                 key: str, incremental: bool = True) -> list[dg.RunRequest]:
+    """Reference data for every active company of the ERP, and each one's open fiscal years (their
+    changes since the last sync where the ERP can tell, unless `incremental` is off)."""
     active = [c for c in config.for_erp(erp) if not is_paused(instance, settings, c)]
     requests = []
     if active:
@@ -140,7 +142,8 @@ def erp_requests(settings: Settings, config: CompaniesConfig, instance: dg.Dagst
     for company in active:
         years = open_fiscal_year_keys(settings, config, company)
         if years:
-            requests.append(range_request(f"{erp}_fiscal_year_job", company.id, years, f"{key}:{company.id}"))
+            requests.append(range_request(f"{erp}_fiscal_year_job", company.id, years, f"{key}:{company.id}",
+                                          tags={REFRESH_TAG: INCREMENTAL if incremental else "full"}))
     return requests
 
 

@@ -12,8 +12,9 @@ import secrets
 from urllib.parse import parse_qs
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cached_property
 
 from starlette.applications import Starlette
@@ -72,6 +73,7 @@ class Receipt:
 class ProcountorCompany:
     def __init__(self, tenant: Tenant, books: Books):
         self.tenant, self.books = tenant, books
+        self.adjustments: list[tuple[date, str, Decimal]] = []  # (date, account, amount) from change()
 
     @cached_property
     def receipts(self) -> list[Receipt]:
@@ -98,6 +100,42 @@ class ProcountorCompany:
     def by_id(self) -> dict[int, Receipt]:
         return {r.id: r for r in self.receipts}
 
+    def change(self, fiscal_year: str, share: float, version: str) -> dict:
+        """Change about `share` of a fiscal year's lines as a bookkeeper would, all at `version`:
+        every other picked receipt is edited (the old one INVALIDATED, a corrected copy with a new
+        id and reversed amounts), the others get a new duplicate receipt. For the nightly-refresh
+        benchmark; balance reports follow the change."""
+        fy = next(f for f in self.books.fiscal_years if f.key == fiscal_year)
+        official = set(TYPES.values()) - {"RECEIPT_FOR_OPENING_ACCOUNTS"}
+        candidates = [r for r in self.receipts if r.status == "APPROVED" and r.type in official
+                      and fy.start <= r.voucher.date <= fy.end]
+        target = share * sum(len(r.lines) for r in candidates)
+        next_id = max(self.by_id) + 1
+        edited = added = lines = 0
+        for n, receipt in enumerate(candidates[::max(1, round(1 / share))]):
+            if lines >= target:
+                break
+            if n % 2 == 0:
+                receipt.status, receipt.version = "INVALIDATED", version
+                new_lines = [replace(line, amount=-line.amount) for line in receipt.lines]
+                self.adjustments.extend((receipt.voucher.date, line.account, -line.amount) for line in receipt.lines)
+                edited += 1
+            else:
+                new_lines = list(receipt.lines)
+                added += 1
+            self.adjustments.extend((receipt.voucher.date, line.account, line.amount) for line in new_lines)
+            self.receipts.append(Receipt(next_id, receipt.type, "APPROVED", receipt.voucher, new_lines, version))
+            next_id += 1
+            lines += len(receipt.lines)
+        self.__dict__.pop("by_id", None)
+        return {"edited": edited, "added": added, "lines": lines, "fiscal_year_lines": int(target / share)}
+
+    def balance(self, account: str, on: date) -> Decimal:
+        debit, credit = self.books.balance(account, on)
+        start = self.books.fiscal_year_of(on).start
+        return debit - credit + sum((amount for day, acc, amount in self.adjustments
+                                     if acc == account and start <= day <= on), Decimal(0))
+
     @cached_property
     def dimension_ids(self) -> dict[str, tuple[int, dict[str, int]]]:
         out = {}
@@ -116,6 +154,24 @@ class ProcountorSimulator:
         self.recent: dict[str, deque[float]] = {}
         self.detail_calls = 0
         self._companies: dict[str, ProcountorCompany] = {}
+
+    def _company(self, client_id: str) -> ProcountorCompany:
+        if client_id not in self._companies:
+            tenant = self.tenants[client_id]
+            self._companies[client_id] = ProcountorCompany(tenant, books_for(tenant.profile, as_of()))
+        return self._companies[client_id]
+
+    def for_tenant(self, key: str) -> ProcountorCompany:
+        return self._company(next(c for c, t in self.tenants.items() if t.profile.key == key))
+
+    async def admin_change(self, request: Request) -> Response:
+        """POST /_sim/change {"company", "fiscal_year", "share", "version"}: see ProcountorCompany.change."""
+        body = await request.json()
+        try:
+            company = self.for_tenant(body["company"])
+            return JSONResponse(company.change(str(body["fiscal_year"]), float(body["share"]), body["version"]))
+        except (KeyError, StopIteration, ValueError) as exc:
+            return self.error(400, f"cannot change: {exc!r}")
 
     def error(self, status: int, message: str, field: str | None = None) -> JSONResponse:
         return JSONResponse({"errors": [{"status": status, "field": field, "message": message}]}, status_code=status)
@@ -147,10 +203,7 @@ class ProcountorSimulator:
             return JSONResponse({"errors": [{"status": 429, "message": "rate limit exceeded"}]}, status_code=429,
                                 headers={"Retry-After": "1"})
         window.append(now)
-        if client_id not in self._companies:
-            tenant = self.tenants[client_id]
-            self._companies[client_id] = ProcountorCompany(tenant, books_for(tenant.profile, as_of()))
-        return self._companies[client_id]
+        return self._company(client_id)
 
     async def dispatch(self, request: Request) -> Response:
         fault = await FAULTS.apply("procountor")
@@ -224,8 +277,7 @@ class ProcountorSimulator:
         on = date.fromisoformat(body["endDate"])
         rows = []
         for a in company.books.accounts:
-            debit, credit = company.books.balance(a.number, on)
-            rows.append({"ledgerAccountCode": a.number, "name": a.name, "value": float(debit - credit)})
+            rows.append({"ledgerAccountCode": a.number, "name": a.name, "value": float(company.balance(a.number, on))})
         return {"periods": [{"startDate": body.get("startDate"), "endDate": on.isoformat(), "rows": rows}]}
 
     def app(self) -> Starlette:

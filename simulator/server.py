@@ -1,16 +1,19 @@
 """Serve every API simulator on one loopback port: `python -m simulator serve --port 8765`.
 
-Mounts: /fennoa/api/..., /netvisor/<resource>.nv, /procountor/api/..., /nag/...; /_sim/faults, /_sim/clock for scripted faults; /_sim/health for readiness.
+Mounts: /fennoa/api/..., /netvisor/<resource>.nv, /procountor/api/..., /nag/...; /_sim/faults, /_sim/clock for
+scripted faults; /_sim/change to edit a Procountor company's books; /_sim/health for readiness.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import socket
 import threading
 import time
-from contextlib import contextmanager
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from starlette.applications import Starlette
@@ -25,6 +28,7 @@ from simulator.netvisor import NetvisorSimulator
 from simulator.procountor import ProcountorSimulator
 
 DEFAULT_PORT = 8765
+_NUMBER = re.compile(r"/\d+(?=/|$)")
 
 
 class BulkResponses:
@@ -32,15 +36,31 @@ class BulkResponses:
 
     A repeated GET of the same path, query and credentials gets the stored bytes before authentication, rate
     limits and faults are looked at, so the server costs about the same per request at any size and
-    is not what a benchmark measures. Never used outside `make bench`.
+    is not what a benchmark measures. A change of the books (/_sim/change) empties the store.
+    `GET /_sim/requests` counts the API requests served by method and path ({id} for numbers),
+    `DELETE` resets the count. Never used outside `make bench`.
     """
 
     def __init__(self, app):
         self.app = app
         self.store: dict[tuple, tuple[int, list, bytes]] = {}
+        self.requests: Counter[str] = Counter()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"].startswith("/_sim"):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope["path"]
+        if path == "/_sim/requests":
+            if scope["method"] == "DELETE":
+                self.requests.clear()
+            return await JSONResponse(dict(self.requests))(scope, receive, send)
+        if path.startswith("/_sim"):
+            await self.app(scope, receive, send)
+            if path == "/_sim/change":
+                self.store.clear()
+            return
+        self.requests[f"{scope['method']} {_NUMBER.sub('/{id}', path)}"] += 1
+        if scope["method"] != "GET":
             return await self.app(scope, receive, send)
         # Who is asking is part of the key: Fennoa, Netvisor and Procountor name the company in headers.
         identity = tuple(v.split(b".")[0] if v.startswith(b"Bearer ") else v for k, v in scope["headers"]
@@ -82,6 +102,7 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
         Route("/_sim/health", health),
         Route("/_sim/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sim/tamper", admin_tamper, methods=["POST", "DELETE"]),
+        Route("/_sim/change", procountor.admin_change, methods=["POST"]),
         Mount("/fennoa/api", app=fennoa.app()),
         Mount("/netvisor", app=netvisor.app()),
         Mount("/procountor/api", app=procountor.app()),

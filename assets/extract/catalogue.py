@@ -12,8 +12,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from assets.extract.incremental import Incremental
 from connectors import fennoa, netvisor, procountor
-
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Endpoint:
     schema: pa.Schema
     description: str
     fetch: Callable[..., Iterator[pa.RecordBatch]]  # (client) or (client, period)
+    incremental: Incremental | None = None  # how a stored fiscal year is refreshed from its changes
 
 
 FENNOA = (
@@ -73,8 +74,11 @@ PROCOUNTOR = (
              "Dimensions and items (/dimensions).", lambda c: c.dimensions()),
     Endpoint("procountor", "ledger", "fiscal_year", procountor.SCHEMAS["ledger"],
              "Ledger receipts of the fiscal year: official ones with their transactions and derived VAT "
-             "lines, the others with the reason they are excluded (/ledgerreceipts + /ledgerreceipts/{id}).",
-             lambda c, p: c.ledger(p)),
+             "lines, the others with the reason they are excluded (/ledgerreceipts + /ledgerreceipts/{id}). "
+             "Incremental runs fetch details only for receipts changed since the last sync (versionStartDate).",
+             lambda c, p: c.ledger(p),
+             Incremental(key="receipt_id", cursor="receipt_version",
+                         changes=lambda c, periods, since: c.ledger_changes(periods, since))),
     Endpoint("procountor", "account_balances", "fiscal_year", procountor.SCHEMAS["account_balances"],
              "Balances Procountor reports at the fiscal year's end (/reports/ledgeraccounts).",
              lambda c, p: c.account_balances(p)),

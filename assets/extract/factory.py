@@ -1,7 +1,8 @@
 """The extract-asset factory: one partitioned asset per catalogue endpoint, writing hive Parquet.
 
 A run may cover many partitions (single-run backfill policy): the asset walks its partition keys
-company by company, rewrites each partition atomically, and reports rows, pages, the fiscal
+company by company, rewrites each partition atomically (read in full, or on incremental runs from
+the ERP's changes where the endpoint can), and reports rows, requests, how it was read, the fiscal
 year's real dates and the path per partition.
 """
 
@@ -13,7 +14,8 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.extract.catalogue import Endpoint
-from assets.lake import partition_dir, remove_partition, write_partition
+from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, merged, plan
+from assets.lake import PART, partition_dir, remove_partition, write_partition
 from connectors.errors import ConnectorError
 from connectors.fiscal import periods_for_key
 from orchestration.partitions import split_key
@@ -70,6 +72,7 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
 def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, company: str,
                      years: list[str | None]) -> list[dict]:
     out = []
+    incremental_run = context.run.tags.get(REFRESH_TAG) == INCREMENTAL
     with erp.client(company) as client:
         for fiscal_year in years:
             directory = partition_dir(lake.path, endpoint.source, endpoint.name, company, fiscal_year)
@@ -77,6 +80,7 @@ def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, c
                 pages_before = client.pages_fetched
                 written = write_partition(directory, endpoint.schema, endpoint.fetch(client))
                 start = end = None
+                mode = "full"
             else:
                 periods = periods_for_key(client.fiscal_periods(), fiscal_year)
                 if not periods:
@@ -84,24 +88,32 @@ def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, c
                     context.log.info(f"{endpoint.source} company '{company}': no fiscal year ends in "
                                      f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else ""))
                     out.append({"company": company, "fiscal_year": fiscal_year, "rows": 0, "pages": 0,
-                                "fiscal_year_start": None, "fiscal_year_end": None, "path": None})
+                                "fiscal_year_start": None, "fiscal_year_end": None, "path": None, "mode": "none"})
                     continue
                 pages_before = client.pages_fetched
-                batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
+                how = (plan(directory / PART, endpoint.schema, endpoint.incremental, periods)
+                       if endpoint.incremental is not None and incremental_run else None)
+                if how is not None and how.since is not None:
+                    stale, fresh = endpoint.incremental.changes(client, periods, how.since)
+                    batches = merged(directory / PART, endpoint.incremental.key, stale, fresh)
+                    mode = f"incremental: {len(stale)} changed since {how.since}"
+                else:
+                    batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
+                    mode = "full" + (f" ({how.reason})" if how is not None else "")
                 written = write_partition(directory, endpoint.schema, batches)
                 start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
             out.append({"company": company, "fiscal_year": fiscal_year, "rows": written.rows,
                         "pages": client.pages_fetched - pages_before, "fiscal_year_start": start,
-                        "fiscal_year_end": end, "path": str(written.path)})
+                        "fiscal_year_end": end, "path": str(written.path), "mode": mode})
             context.log.info(f"{endpoint.source}/{endpoint.name} company '{company}'"
                              + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
-                             + f": {written.rows} rows -> {written.path}")
+                             + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}")
     return out
 
 
 def _markdown(results: list[dict]) -> str:
-    lines = ["| company | fiscal year | start | end | rows | pages |", "|---|---|---|---|---|---|"]
+    lines = ["| company | fiscal year | start | end | read | rows | requests |", "|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['company']} | {r['fiscal_year'] or ''} | {r['fiscal_year_start'] or ''} | "
-                     f"{r['fiscal_year_end'] or ''} | {r['rows']} | {r['pages']} |")
+                     f"{r['fiscal_year_end'] or ''} | {r['mode']} | {r['rows']} | {r['pages']} |")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ import pytest
 from orchestration.automation import build_automation
 from orchestration.bank import authorize
 from orchestration.companies import load_companies
+from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
 from orchestration.refresh import RANGE_END, RANGE_START, bank_requests, erp_requests
 
 pytestmark = pytest.mark.e2e
@@ -135,6 +136,10 @@ def test_schedule_ticks_request_exactly_the_open_fiscal_years(pipeline):
         for r in data.run_requests:
             start, end = r.tags[RANGE_START].split("|"), r.tags[RANGE_END].split("|")
             requested[start[0]] = (start[1], end[1])
+            assert r.tags[REFRESH_TAG] == INCREMENTAL  # a Monday: changes only
+        sunday = schedules[f"{erp}_fiscal_year_nightly"].evaluate_tick(dg.build_schedule_context(
+            instance=pipeline["instance"], scheduled_execution_time=tick - timedelta(days=1)))
+        assert sunday.run_requests and {r.tags[REFRESH_TAG] for r in sunday.run_requests} == {"full"}
         reference = schedules[f"{erp}_reference_nightly"].evaluate_tick(
             dg.build_schedule_context(instance=pipeline["instance"], scheduled_execution_time=tick))
         assert len(reference.run_requests) == 1
