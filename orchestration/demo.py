@@ -34,6 +34,10 @@ def range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
 
 
+# Every event still lands in the instance's event log (the UI shows it); the terminal gets warnings only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=print) -> list[dg.ExecuteInProcessResult]:
     """Run every extract job over all its partitions, then the warehouse job; stop at a failure."""
     names = sorted((job.name for job in defs.jobs if job.name.endswith(("_reference_job", "_fiscal_year_job"))),
@@ -44,7 +48,7 @@ def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=prin
         job = defs.resolve_job_def(name)
         tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
         started = time.monotonic()
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
         results.append(result)
         log(f"  {name:<28} {'ok' if result.success else 'FAILED':<6} {time.monotonic() - started:6.1f} s  "
             f"run {result.run_id[:8]}")
