@@ -8,8 +8,8 @@ visible in the UI's run list and can be routed to Slack or e-mail by a run-statu
 
 import json
 import re
-from typing import get_args
 from datetime import datetime, timezone
+from typing import get_args
 
 import dagster as dg
 

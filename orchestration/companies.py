@@ -7,7 +7,6 @@ environment variables; their values are read when a run needs them.
 from __future__ import annotations
 
 import functools
-
 import os
 import re
 from collections.abc import Mapping
@@ -241,8 +240,6 @@ def _parsed_without_env(path: Path, _mtime_ns: int, _size: int) -> CompaniesConf
 
 
 def _parse_file(path: Path, require_env: bool) -> CompaniesConfig:
-    if not path.exists():
-        raise CompaniesConfigError(f"{path}: file not found (set NORDLEDGER_COMPANIES_FILE to point elsewhere)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
