@@ -73,12 +73,13 @@ def main(mode: str, base: str, out: Path) -> dict:
     pipeline.run(source, loader_file_format="parquet")
     elapsed = time.perf_counter() - start
     files = sorted((out / "lake" / "fennoa" / "ledger").glob("*.parquet"))
-    figures = gate_figures([str(f) for f in files], style="dlt")
     leftover = sum(f.stat().st_size for f in (out / ".dlt").rglob("*") if f.is_file())
-    return {"seconds": elapsed, "rows": figures["rows"], "requests": None, "gate": figures,
+    return {"seconds": elapsed, "requests": None, "gate_files": [str(f) for f in files],
             "files": len(files), "leftover_bytes": leftover,
             "settings": TUNED_ENV if mode == "tuned" else "defaults"}
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(main(sys.argv[1], sys.argv[2], Path(sys.argv[3]))), default=str))
+    measured = measure(main(sys.argv[1], sys.argv[2], Path(sys.argv[3])))
+    figures = gate_figures(measured.pop("gate_files"), style="dlt")  # after measure, as for ours
+    print(json.dumps({**measured, "rows": figures["rows"], "gate": figures}, default=str))

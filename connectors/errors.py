@@ -17,6 +17,9 @@ class ConnectorError(Exception):
         self.cause = cause
         super().__init__(f"{source} company '{company}', endpoint '{endpoint}': {cause}")
 
+    def __reduce__(self):  # raised in a decode worker, re-raised in the caller with every field
+        return type(self), (self.source, self.company, self.endpoint, self.cause)
+
 
 class AuthenticationError(ConnectorError):
     """The API rejected the credentials: retrying will not help until they change."""

@@ -6,8 +6,8 @@ DECIMAL(18,2), account numbers as text, dates as dates. Contract: docs/erp-apis.
 
 from __future__ import annotations
 
-import itertools
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
@@ -17,6 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors import offload
 from connectors.errors import BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
@@ -100,44 +101,28 @@ class FennoaClient(SessionClient):
         vouch for a value, decodes the page again exactly from `_raw`.
         """
         def classify(response: httpx.Response) -> dict:
-            try:
-                if fast:
-                    body = orjson.loads(response.content)
-                    if isinstance(body, dict):
-                        body["_raw"] = response.content
-                else:
-                    body = json.loads(response.content, parse_float=str)
-            except (ValueError, UnicodeDecodeError):
-                # A truncated or garbled body is a transient fault: ask again, a bounded number of times.
-                raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
-            if not isinstance(body, dict) or "status" not in body:
-                raise self._bad(endpoint, f"HTTP {response.status_code} without the status envelope")
-            if str(body["status"]).lower() != "ok" or response.status_code >= 400:
-                raise self._bad(endpoint, f"HTTP {response.status_code}, status {body['status']!r}: "
-                                          f"{_error_text(body.get('errors'))}")
-            return body
+            return _checked_body(self.company_id, endpoint, response.status_code, response.content, fast)
+
+        body = self.session.request("GET", path, endpoint=endpoint, params=params, classify=classify)
+        self.pages_fetched += 1
+        return body
+
+    def _raw(self, path: str, endpoint: str, params: dict) -> bytes:
+        """GET a path and return the body undecoded: a decode worker checks the envelope."""
+        def classify(response: httpx.Response) -> bytes:
+            if response.status_code >= 400:  # decoded here, for the error it names
+                _checked_body(self.company_id, endpoint, response.status_code, response.content, False)
+            return response.content
 
         body = self.session.request("GET", path, endpoint=endpoint, params=params, classify=classify)
         self.pages_fetched += 1
         return body
 
     def _rows(self, endpoint: str, body: dict) -> list:
-        data = body.get("data")
-        if data is None:
-            return []
-        if not isinstance(data, list):
-            raise self._bad(endpoint, f"expected a list in 'data', got {type(data).__name__}")
-        return data
+        return _rows(self.company_id, endpoint, body)
 
     def _parse(self, endpoint: str, fn: Callable[[dict], dict], rows: list) -> list[dict]:
-        out = []
-        for index, row in enumerate(rows):
-            try:
-                out.append(fn(row))
-            except (KeyError, TypeError, ValueError) as exc:
-                what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-                raise self._bad(endpoint, f"row {index}: {what}") from None
-        return out
+        return _parse(self.company_id, endpoint, fn, rows)
 
     # -- reference endpoints ---------------------------------------------------------------------
 
@@ -194,7 +179,9 @@ class FennoaClient(SessionClient):
         """Every ledger row of one fiscal year, pages fetched concurrently, ~10 k rows per batch.
 
         Pages are checked as they arrive and converted in chunks: Arrow's per-call cost would
-        dominate 500-row pages. Memory stays at one chunk plus the pages in flight.
+        dominate 500-row pages. Memory stays at one chunk plus the pages in flight. A ledger of
+        more than OFFLOAD_PAGES pages is decoded in worker processes (`connectors.offload`)
+        while this process fetches; line numbers are assigned here, in page order.
         """
         path = f"accounting_api/get/ledger/{period.start.isoformat()}/{period.end.isoformat()}"
         first = self.get(path, "ledger", {"page": 1, "limit": self.page_size}, fast=True)
@@ -204,105 +191,75 @@ class FennoaClient(SessionClient):
         except (TypeError, KeyError, ValueError):
             raise self._bad("ledger", "response has no pagination.pagesCount") from None
         line_numbers: dict[str, int] = {}
-        chunk: list[tuple[int, list, bytes | None]] = []
-        size = 0
-        for page, body in itertools.chain([(1, first)], self._ordered_pages(path, range(2, pages + 1))):
-            rows = self._rows("ledger", body)
-            if len(rows) > self.page_size:
-                raise self._bad("ledger", f"page {page} has {len(rows)} rows, more than the limit {self.page_size}")
-            chunk.append((page, rows, body.get("_raw")))
-            size += len(rows)
+        first_chunk = [(1, _page_rows(self.company_id, self.page_size, 1, first), first.get("_raw"))]
+        if pages > OFFLOAD_PAGES and offload.worker_count():
+            batches = self._offloaded_batches(path, period, pages, first_chunk)
+        else:
+            batches = self._local_batches(path, period, pages, first_chunk)
+        for batch in batches:
+            yield _numbered(batch, line_numbers)
+
+    def _local_batches(self, path: str, period: FiscalPeriod, pages: int,
+                       chunk: list[tuple[int, list, bytes | None]]) -> Iterator[pa.RecordBatch]:
+        size = len(chunk[0][1])
+        for page, body in self._ordered(lambda p: self._ledger_page(path, p), range(2, pages + 1)):
+            chunk.append((page, _page_rows(self.company_id, self.page_size, page, body), body.get("_raw")))
+            size += len(chunk[-1][1])
             if size >= CHUNK_ROWS:
-                yield self._ledger_batch(chunk, period, line_numbers)
+                yield _ledger_batch(self.company_id, chunk, period)
                 chunk, size = [], 0
         if chunk:
-            yield self._ledger_batch(chunk, period, line_numbers)
+            yield _ledger_batch(self.company_id, chunk, period)
+
+    def _offloaded_batches(self, path: str, period: FiscalPeriod, pages: int,
+                           first_chunk: list[tuple[int, list, bytes | None]]) -> Iterator[pa.RecordBatch]:
+        per_chunk = max(1, CHUNK_ROWS // self.page_size)
+        ahead = 2 * offload.worker_count()
+        yield _ledger_batch(self.company_id, first_chunk, period)
+        decoding: deque[tuple[list[int], Future]] = deque()
+
+        def settle(numbers: list[int], future: Future) -> pa.RecordBatch:
+            try:
+                return offload.result(future, SOURCE, self.company_id, "ledger")
+            except Retry:  # a garbled body slipped past the status code: fetch and check these pages here
+                return _ledger_batch(self.company_id, [
+                    (p, _page_rows(self.company_id, self.page_size, p, body), body.get("_raw"))
+                    for p, body in ((p, self._ledger_page(path, p)) for p in numbers)], period)
+
+        raw: list[tuple[int, bytes]] = []
+        fetched = self._ordered(lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}),
+                                range(2, pages + 1))
+        for page, content in fetched:
+            raw.append((page, content))
+            if len(raw) == per_chunk or page == pages:
+                decoding.append(([p for p, _ in raw], offload.submit(
+                    decode_ledger_pages, self.company_id, self.page_size, period, raw, offload=True)))
+                raw = []
+                while len(decoding) > ahead or (decoding and decoding[0][1].done()):
+                    yield settle(*decoding.popleft())
+        while decoding:
+            yield settle(*decoding.popleft())
 
     def _ledger_page(self, path: str, page: int) -> dict:
         return self.get(path, "ledger", {"page": page, "limit": self.page_size}, fast=True)
 
-    def _ordered_pages(self, path: str, pages: range) -> Iterator[tuple[int, dict]]:
+    def _ordered(self, fetch: Callable[[int], object], pages: range) -> Iterator[tuple[int, object]]:
         """Fetch pages concurrently, yield them in order; at most 2 x concurrency pages in flight."""
         window = max(1, 2 * self.max_concurrency)
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
-            pending: list[tuple[int, Future]] = []
+            pending: deque[tuple[int, Future]] = deque()
             it = iter(pages)
             for page in it:
-                pending.append((page, pool.submit(self._ledger_page, path, page)))
+                pending.append((page, pool.submit(fetch, page)))
                 if len(pending) >= window:
                     break
             while pending:
-                page, future = pending.pop(0)
+                page, future = pending.popleft()
                 body = future.result()
                 nxt = next(it, None)
                 if nxt is not None:
-                    pending.append((nxt, pool.submit(self._ledger_page, path, nxt)))
+                    pending.append((nxt, pool.submit(fetch, nxt)))
                 yield page, body
-
-    def _ledger_batch(self, pages: list[tuple[int, list, bytes | None]], period: FiscalPeriod,
-                      line_numbers: dict[str, int]) -> pa.RecordBatch:
-        """Pages as one batch, built column by column; line numbers continue across pages."""
-        try:
-            columns = self._ledger_columns([row for _, rows, _ in pages for row in rows], period)
-        except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException):
-            # The columnar path only knows *that* a page is unusual; the exact row parser either
-            # accepts it (e.g. amounts as text with a comma) or names the page, the row and the reason.
-            parsed = []
-            for page, rows, raw in pages:
-                if raw is not None:
-                    rows = self._rows("ledger", json.loads(raw, parse_float=str))
-                try:
-                    parsed += self._parse("ledger", lambda r: self._ledger_row(r, period), rows)
-                except BadResponseError as exc:
-                    raise self._bad("ledger", f"page {page}, {exc.cause}") from None
-            columns = {name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
-                       for name in SCHEMAS["ledger"].names}
-        numbers = []
-        for statement in columns["statement_id"].to_pylist():  # pages arrive in order: numbering is stable
-            n = line_numbers.get(statement, 0) + 1
-            line_numbers[statement] = n
-            numbers.append(n)
-        columns["line_number"] = pa.array(numbers, pa.int32())
-        return pa.RecordBatch.from_arrays([columns[name] for name in SCHEMAS["ledger"].names],
-                                          schema=SCHEMAS["ledger"])
-
-    def _ledger_columns(self, rows: list, period: FiscalPeriod) -> dict[str, pa.Array]:
-        n = len(rows)
-        dates = pa.array([r["date"] for r in rows], pa.string()).cast(pa.date32())
-        bounds = pc.min_max(dates).as_py()
-        if n and (bounds["min"] < period.start or bounds["max"] > period.end):
-            raise ValueError("a date is outside the requested window")
-        accounts = pa.array([r["account"] for r in rows], pa.string())
-        if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
-            raise ValueError("an account number is not plain text")
-        amounts = {side: _amounts([r.get(side) for r in rows]) for side in ("debit", "credit")}
-        return {
-            "company_id": pa.array([self.company_id] * n, pa.string()),
-            "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
-            "period_id": pa.array([period.id] * n, pa.string()),
-            "statement_id": pa.array([str(r["statement_id"]) for r in rows], pa.string()),
-            "entry_date": dates,
-            "series": pa.array([r.get("series") for r in rows], pa.string()),
-            "statement_number": pa.array([r.get("number") for r in rows], pa.int64()),
-            "account_number": accounts,
-            "description": pa.array([r.get("description") for r in rows], pa.string()),
-            "debit": amounts["debit"], "credit": amounts["credit"],
-            "dimensions": _dimension_lists([r.get("dimensions") for r in rows]),
-        }
-
-    def _ledger_row(self, r: dict, period: FiscalPeriod) -> dict:
-        entry_date = iso_date(r["date"], "date")
-        if not period.start <= entry_date <= period.end:
-            raise ValueError(f"date {entry_date} is outside the requested window {period.start}..{period.end}")
-        dims = _dimensions(r.get("dimensions"))
-        return {
-            "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-            "statement_id": str(r["statement_id"]), "line_number": 0, "entry_date": entry_date,
-            "series": r.get("series"), "statement_number": _int_or_none(r.get("number")),
-            "account_number": account_number(r["account"]), "description": r.get("description"),
-            "debit": money(r.get("debit"), "debit"), "credit": money(r.get("credit"), "credit"),
-            "dimensions": dims,
-        }
 
     def opening_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         body = self.get(f"accounting_api/get/opening_balances/{period.id}", "opening_balances")
@@ -336,6 +293,141 @@ class FennoaClient(SessionClient):
 
     def account_numbers(self) -> list[str]:
         return [a for batch in self.accounts() for a in batch.column("account_number").to_pylist()]
+
+
+OFFLOAD_PAGES = 40  # 20 000 lines at full pages; smaller ledgers decode faster here than via a worker
+
+
+def _checked_body(company_id: str, endpoint: str, status_code: int, content: bytes, fast: bool) -> dict:
+    """Decode a response and check Fennoa's envelope; `Retry` for a garbled body, else a named error."""
+    def bad(cause: str) -> BadResponseError:
+        return BadResponseError(SOURCE, company_id, endpoint, cause)
+
+    try:
+        if fast:
+            body = orjson.loads(content)
+            if isinstance(body, dict):
+                body["_raw"] = content
+        else:
+            body = json.loads(content, parse_float=str)
+    except (ValueError, UnicodeDecodeError):
+        # A truncated or garbled body is a transient fault: ask again, a bounded number of times.
+        raise Retry(f"malformed JSON in HTTP {status_code} response") from None
+    if not isinstance(body, dict) or "status" not in body:
+        raise bad(f"HTTP {status_code} without the status envelope")
+    if str(body["status"]).lower() != "ok" or status_code >= 400:
+        raise bad(f"HTTP {status_code}, status {body['status']!r}: {_error_text(body.get('errors'))}")
+    return body
+
+
+def _rows(company_id: str, endpoint: str, body: dict) -> list:
+    data = body.get("data")
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise BadResponseError(SOURCE, company_id, endpoint, f"expected a list in 'data', got {type(data).__name__}")
+    return data
+
+
+def _parse(company_id: str, endpoint: str, fn: Callable[[dict], dict], rows: list) -> list[dict]:
+    out = []
+    for index, row in enumerate(rows):
+        try:
+            out.append(fn(row))
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise BadResponseError(SOURCE, company_id, endpoint, f"row {index}: {what}") from None
+    return out
+
+
+def _page_rows(company_id: str, page_size: int, page: int, body: dict) -> list:
+    rows = _rows(company_id, "ledger", body)
+    if len(rows) > page_size:
+        raise BadResponseError(SOURCE, company_id, "ledger",
+                               f"page {page} has {len(rows)} rows, more than the limit {page_size}")
+    return rows
+
+
+def decode_ledger_pages(company_id: str, page_size: int, period: FiscalPeriod,
+                        pages: list[tuple[int, bytes]]) -> pa.RecordBatch:
+    """Raw ledger pages (HTTP status already < 400) as one batch; runs in a decode worker."""
+    chunk = []
+    for page, content in pages:
+        body = _checked_body(company_id, "ledger", 200, content, True)
+        chunk.append((page, _page_rows(company_id, page_size, page, body), content))
+    return _ledger_batch(company_id, chunk, period)
+
+
+def _ledger_batch(company_id: str, pages: list[tuple[int, list, bytes | None]],
+                  period: FiscalPeriod) -> pa.RecordBatch:
+    """Pages as one batch, built column by column; line numbers are left at 0 for `_numbered`."""
+    try:
+        columns = _ledger_columns(company_id, [row for _, rows, _ in pages for row in rows], period)
+    except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException):
+        # The columnar path only knows *that* a page is unusual; the exact row parser either
+        # accepts it (e.g. amounts as text with a comma) or names the page, the row and the reason.
+        parsed = []
+        for page, rows, raw in pages:
+            if raw is not None:
+                rows = _rows(company_id, "ledger", json.loads(raw, parse_float=str))
+            try:
+                parsed += _parse(company_id, "ledger", lambda r: _ledger_row(company_id, r, period), rows)
+            except BadResponseError as exc:
+                raise BadResponseError(SOURCE, company_id, "ledger", f"page {page}, {exc.cause}") from None
+        columns = {name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
+                   for name in SCHEMAS["ledger"].names}
+    columns["line_number"] = pa.nulls(len(columns["statement_id"]), pa.int32()).fill_null(0)
+    return pa.RecordBatch.from_arrays([columns[name] for name in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
+
+
+def _numbered(batch: pa.RecordBatch, line_numbers: dict[str, int]) -> pa.RecordBatch:
+    """Number each statement's lines 1, 2, ... across batches (pages arrive in order: stable)."""
+    numbers = []
+    for statement in batch.column("statement_id").to_pylist():
+        n = line_numbers.get(statement, 0) + 1
+        line_numbers[statement] = n
+        numbers.append(n)
+    index = batch.schema.get_field_index("line_number")
+    return batch.set_column(index, batch.schema.field(index), pa.array(numbers, pa.int32()))
+
+
+def _ledger_columns(company_id: str, rows: list, period: FiscalPeriod) -> dict[str, pa.Array]:
+    n = len(rows)
+    dates = pa.array([r["date"] for r in rows], pa.string()).cast(pa.date32())
+    bounds = pc.min_max(dates).as_py()
+    if n and (bounds["min"] < period.start or bounds["max"] > period.end):
+        raise ValueError("a date is outside the requested window")
+    accounts = pa.array([r["account"] for r in rows], pa.string())
+    if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
+        raise ValueError("an account number is not plain text")
+    amounts = {side: _amounts([r.get(side) for r in rows]) for side in ("debit", "credit")}
+    return {
+        "company_id": pa.array([company_id] * n, pa.string()),
+        "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
+        "period_id": pa.array([period.id] * n, pa.string()),
+        "statement_id": pa.array([str(r["statement_id"]) for r in rows], pa.string()),
+        "entry_date": dates,
+        "series": pa.array([r.get("series") for r in rows], pa.string()),
+        "statement_number": pa.array([r.get("number") for r in rows], pa.int64()),
+        "account_number": accounts,
+        "description": pa.array([r.get("description") for r in rows], pa.string()),
+        "debit": amounts["debit"], "credit": amounts["credit"],
+        "dimensions": _dimension_lists([r.get("dimensions") for r in rows]),
+    }
+
+
+def _ledger_row(company_id: str, r: dict, period: FiscalPeriod) -> dict:
+    entry_date = iso_date(r["date"], "date")
+    if not period.start <= entry_date <= period.end:
+        raise ValueError(f"date {entry_date} is outside the requested window {period.start}..{period.end}")
+    return {
+        "company_id": company_id, "fiscal_year": int(period.key), "period_id": period.id,
+        "statement_id": str(r["statement_id"]), "line_number": 0, "entry_date": entry_date,
+        "series": r.get("series"), "statement_number": _int_or_none(r.get("number")),
+        "account_number": account_number(r["account"]), "description": r.get("description"),
+        "debit": money(r.get("debit"), "debit"), "credit": money(r.get("credit"), "credit"),
+        "dimensions": _dimensions(r.get("dimensions")),
+    }
 
 
 EXACT_BELOW = 10**13  # |amount| below this: a double pins down every cent, so the round trip below is exact

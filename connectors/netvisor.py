@@ -10,17 +10,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import math
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors import offload
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
@@ -96,6 +99,14 @@ def month_windows(start: date, end: date) -> list[tuple[date, date]]:
     return windows
 
 
+def split_window(start: date, end: date, parts: int) -> list[tuple[date, date]]:
+    """[start, end] in `parts` nearly equal runs of whole days (at least one day each), tiling it exactly."""
+    days = (end - start).days + 1
+    parts = max(1, min(parts, days))
+    cuts = [start + timedelta(days=days * i // parts) for i in range(parts + 1)]
+    return [(cuts[i], cuts[i + 1] - timedelta(days=1)) for i in range(parts)]
+
+
 _LOCAL_NAMES: dict[str, str] = {}
 
 
@@ -121,6 +132,15 @@ def _text(element: ET.Element, name: str, default: str | None = None) -> str | N
 def _attr(element: ET.Element, name: str) -> str | None:
     name = name.lower()
     return next((v for k, v in element.attrib.items() if k.lower() == name), None)
+
+
+def _elements(content: bytes, tag: str) -> Iterator[ET.Element]:
+    """Stream the elements named `tag` (any casing), freeing each after use."""
+    tag = tag.lower()
+    for _, element in ET.iterparse(io.BytesIO(content), events=("end",)):
+        if _local(element.tag) == tag:
+            yield element
+            element.clear()
 
 
 _LEDGER_TEXT = ("voucher_key", "voucher_number", "voucher_date", "voucher_class", "voucher_class_key",
@@ -219,14 +239,6 @@ class NetvisorClient(SessionClient):
             raise Retry(f"malformed XML in HTTP {http_status} response") from None
         raise Retry(f"HTTP {http_status} response without ResponseStatus")
 
-    def _elements(self, content: bytes, tag: str) -> Iterator[ET.Element]:
-        """Stream the elements named `tag` (any casing), freeing each after use."""
-        tag = tag.lower()
-        for _, element in ET.iterparse(io.BytesIO(content), events=("end",)):
-            if _local(element.tag) == tag:
-                yield element
-                element.clear()
-
     def _bad(self, endpoint: str, cause: str) -> BadResponseError:
         return self.session.error(BadResponseError, endpoint, cause)
 
@@ -236,11 +248,11 @@ class NetvisorClient(SessionClient):
         if self._periods is None:
             content = self.get("accountingperiodlist.nv")
             lock_date = None
-            for element in self._elements(content, "PeriodLockInformation"):
+            for element in _elements(content, "PeriodLockInformation"):
                 text = _text(element, "AccountingPeriodLockDate")
                 lock_date = iso_date(text, "AccountingPeriodLockDate") if text else None
             periods = []
-            for element in self._elements(content, "Period"):
+            for element in _elements(content, "Period"):
                 try:
                     start = iso_date(_text(element, "BeginDate"), "BeginDate")
                     end = iso_date(_text(element, "EndDate"), "EndDate")
@@ -258,7 +270,7 @@ class NetvisorClient(SessionClient):
 
     def accounts(self) -> Iterator[pa.RecordBatch]:
         rows = []
-        for element in self._elements(self.get("accountlist.nv"), "Account"):
+        for element in _elements(self.get("accountlist.nv"), "Account"):
             number = _text(element, "Number")
             if number is None:
                 continue
@@ -270,7 +282,7 @@ class NetvisorClient(SessionClient):
     def voucher_types(self) -> Iterator[pa.RecordBatch]:
         rows = [{"company_id": self.company_id, "voucher_type_key": _text(e, "NetvisorKey"),
                  "abbreviation": _text(e, "Abbreviation"), "name": _text(e, "Name")}
-                for e in self._elements(self.get("vouchertypelist.nv"), "VoucherType")]
+                for e in _elements(self.get("vouchertypelist.nv"), "VoucherType")]
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["voucher_types"])
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
@@ -289,116 +301,51 @@ class NetvisorClient(SessionClient):
     # -- fiscal-year resources -------------------------------------------------------------------
 
     def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        """Every voucher line of the fiscal year, all statuses (voucherstatus=1), one batch per month.
+        """Every voucher line of the fiscal year, all statuses (voucherstatus=1), window by window.
 
-        The next month is fetched while this one is parsed: still one request at a time.
+        Windows are calendar months, split into equal parts when the last answer says a month
+        would exceed WINDOW_BYTES (Netvisor has no paging: this bounds what one answer holds).
+        They are fetched one request at a time, ahead of decoding; large ones are decoded in worker
+        processes (`connectors.offload`), at most one per worker in flight, and yielded in order.
         """
-        windows = month_windows(period.start, period.end)
+        months = deque(month_windows(period.start, period.end))
+        queued: deque[tuple[date, date]] = deque()
+        bytes_per_day = 0.0
+
+        def next_window() -> tuple[date, date] | None:
+            if not queued and months:
+                start, end = months.popleft()
+                parts = math.ceil(bytes_per_day * ((end - start).days + 1) / WINDOW_BYTES)
+                queued.extend(split_window(start, end, parts))
+            return queued.popleft() if queued else None
 
         def fetch(window: tuple[date, date]) -> bytes:
             return self.get("accountingledger.nv", {"startdate": window[0].isoformat(),
                                                     "enddate": window[1].isoformat(), "voucherstatus": "1"})
 
+        decoding: deque[Future] = deque()
+        window = next_window()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netvisor") as pool:
-            pending = pool.submit(fetch, windows[0])
-            for index, (start, end) in enumerate(windows):
+            pending = pool.submit(fetch, window)
+            while window is not None:
                 content = pending.result()
-                if index + 1 < len(windows):
-                    pending = pool.submit(fetch, windows[index + 1])
-                yield self._ledger_batch(content, period, start, end)
-
-    def _ledger_batch(self, content: bytes, period: FiscalPeriod, start: date, end: date) -> pa.RecordBatch:
-        text = {name: [] for name in _LEDGER_TEXT}
-        dims: list[list[dict]] = []
-        for voucher in self._elements(content, "Voucher"):
-            key = _text(voucher, "NetvisorKey")
-            try:
-                self._collect_voucher(voucher, start, end, text, dims)
-            except (ValueError, TypeError) as exc:
-                raise self._bad("accountingledger", f"voucher {key}: {exc}") from None
-        n = len(text["line_key"])
-        try:
-            accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
-            if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
-                raise ValueError("account")
-            sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
-            line_sum = sums.fill_null("0").cast(MONEY)
-            vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
-            vat_percent = vat.fill_null("0").cast(pa.decimal128(5, 2))
-        except (ValueError, pa.ArrowException) as exc:
-            self._name_bad_line(text)
-            raise self._bad("accountingledger", f"{start}..{end}: a line could not be converted ({exc})") from None
-        columns = {
-            "company_id": pa.array([self.company_id] * n, pa.string()),
-            "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
-            "period_id": pa.array([period.id] * n, pa.string()),
-            "voucher_date": pa.array(text["voucher_date"], pa.date32()),
-            "line_number": pa.array(text["line_number"], pa.int32()),
-            "account_number": accounts, "line_sum": line_sum, "vat_percent": vat_percent,
-            "dimensions": pa.array(dims, SCHEMAS["ledger"].field("dimensions").type),
-        }
-        for name in ("voucher_key", "voucher_number", "voucher_class", "voucher_class_key", "voucher_description",
-                     "voucher_status", "line_key", "line_status", "description", "vat_code"):
-            columns[name] = pa.array(text[name], pa.string())
-        return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
-
-    def _name_bad_line(self, text: dict[str, list]) -> None:
-        """The vectorized checks failed: find the first bad line and say which voucher and why."""
-        for i, key in enumerate(text["voucher_key"]):
-            try:
-                account_number(text["account_number"][i], "AccountNumber")
-                money(text["line_sum"][i], "LineSum")
-                money(text["vat_percent"][i], "VatPercent")
-            except ValueError as exc:
-                raise self._bad("accountingledger", f"voucher {key}: {exc}") from None
-
-    @staticmethod
-    def _collect_voucher(voucher: ET.Element, start: date, end: date, text: dict[str, list],
-                         dims: list[list[dict]]) -> None:
-        fields: dict[str, ET.Element] = {}
-        lines = []
-        for child in voucher:
-            name = _local(child.tag)
-            if name == "voucherline":
-                lines.append(child)
-            else:
-                fields[name] = child
-        voucher_date = iso_date(_strip(fields.get("voucherdate")), "VoucherDate")
-        if not start <= voucher_date <= end:
-            raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
-        klass = fields.get("voucherclass")
-        status = (_attr(voucher, "status") or "valid").lower()
-        head = {"voucher_key": _strip(fields.get("netvisorkey")), "voucher_number": _strip(fields.get("vouchernumber")),
-                "voucher_date": voucher_date,
-                "voucher_class": (klass.text or "").strip() if klass is not None else None,
-                "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
-                "voucher_description": _strip(fields.get("voucherdescription")), "voucher_status": status}
-        for number, line in enumerate(lines, start=1):
-            values: dict[str, str | None] = {}
-            line_dims = []
-            for child in line:
-                name = _local(child.tag)
-                if name == "dimension":
-                    line_dims.append({"name": _text(child, "DimensionName"), "item": _text(child, "DimensionItem")})
-                else:
-                    values[name] = child.text.strip() if child.text is not None else None
-            for column, value in head.items():
-                text[column].append(value)
-            vat_code = values.get("vatcode")
-            text["line_key"].append(values.get("netvisorkey"))
-            text["line_number"].append(number)
-            text["line_status"].append((_attr(line, "status") or status).lower())
-            text["account_number"].append(values.get("accountnumber"))
-            text["line_sum"].append(values.get("linesum") or None)
-            text["description"].append(values.get("description"))
-            text["vat_percent"].append(values.get("vatpercent") or None)
-            text["vat_code"].append(None if vat_code in (None, "-") else vat_code)
-            dims.append(line_dims)
+                start, end = window
+                bytes_per_day = len(content) / ((end - start).days + 1)
+                window = next_window()
+                if window is not None:
+                    pending = pool.submit(fetch, window)
+                decoding.append(offload.submit(decode_ledger_window, self.company_id, content, period, start, end,
+                                               offload=len(content) >= OFFLOAD_BYTES))
+                del content
+                if len(decoding) > max(0, offload.worker_count() - 1):
+                    yield from offload.result(decoding.popleft(), SOURCE, self.company_id, "accountingledger")
+            while decoding:
+                yield from offload.result(decoding.popleft(), SOURCE, self.company_id, "accountingledger")
 
     def account_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         content = self.get("accountbalance.nv", {"balancedates": period.end.isoformat()})
         rows = []
-        for account in self._elements(content, "Account"):
+        for account in _elements(content, "Account"):
             number = account_number(_text(account, "Number"), "Number")
             for balance in (c for c in account if _local(c.tag) == "accountbalance"):
                 try:
@@ -409,3 +356,117 @@ class NetvisorClient(SessionClient):
                 except ValueError as exc:
                     raise self._bad("accountbalance", f"account {number}: {exc}") from None
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["account_balances"])
+
+
+OFFLOAD_BYTES = 2_000_000  # about 5 000 lines; below this, decoding here beats a worker round trip
+WINDOW_BYTES = 8_000_000  # about 20 000 lines: a bigger month is asked for in parts
+CHUNK_LINES = 10_000
+
+
+def decode_ledger_window(company_id: str, content: bytes, period: FiscalPeriod, start: date,
+                         end: date) -> list[pa.RecordBatch]:
+    """One month's accountingledger XML as ledger batches of about CHUNK_LINES lines each.
+
+    Pure, so it can run in a decode worker; Python objects are held for one chunk at a time.
+    """
+    def bad(cause: str) -> BadResponseError:
+        return BadResponseError(SOURCE, company_id, "accountingledger", cause)
+
+    batches = []
+    text: dict[str, list] = {name: [] for name in _LEDGER_TEXT}
+    dims: list[list[dict]] = []
+    for voucher in _elements(content, "Voucher"):
+        key = _text(voucher, "NetvisorKey")
+        try:
+            _collect_voucher(voucher, start, end, text, dims)
+        except (ValueError, TypeError) as exc:
+            raise bad(f"voucher {key}: {exc}") from None
+        if len(dims) >= CHUNK_LINES:
+            batches.append(_ledger_batch(company_id, text, dims, period, start, end, bad))
+            text, dims = {name: [] for name in _LEDGER_TEXT}, []
+    if dims or not batches:
+        batches.append(_ledger_batch(company_id, text, dims, period, start, end, bad))
+    return batches
+
+
+def _ledger_batch(company_id: str, text: dict[str, list], dims: list[list[dict]], period: FiscalPeriod,
+                  start: date, end: date, bad) -> pa.RecordBatch:
+    n = len(dims)
+    try:
+        accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
+        if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
+            raise ValueError("account")
+        sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
+        line_sum = sums.fill_null("0").cast(MONEY)
+        vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
+        vat_percent = vat.fill_null("0").cast(pa.decimal128(5, 2))
+    except (ValueError, pa.ArrowException) as exc:
+        _name_bad_line(text, bad)
+        raise bad(f"{start}..{end}: a line could not be converted ({exc})") from None
+    columns = {
+        "company_id": pa.array([company_id] * n, pa.string()),
+        "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
+        "period_id": pa.array([period.id] * n, pa.string()),
+        "voucher_date": pa.array(text["voucher_date"], pa.date32()),
+        "line_number": pa.array(text["line_number"], pa.int32()),
+        "account_number": accounts, "line_sum": line_sum, "vat_percent": vat_percent,
+        "dimensions": pa.array(dims, SCHEMAS["ledger"].field("dimensions").type),
+    }
+    for name in ("voucher_key", "voucher_number", "voucher_class", "voucher_class_key", "voucher_description",
+                 "voucher_status", "line_key", "line_status", "description", "vat_code"):
+        columns[name] = pa.array(text[name], pa.string())
+    return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
+
+
+def _name_bad_line(text: dict[str, list], bad) -> None:
+    """The vectorized checks failed: find the first bad line and say which voucher and why."""
+    for i, key in enumerate(text["voucher_key"]):
+        try:
+            account_number(text["account_number"][i], "AccountNumber")
+            money(text["line_sum"][i], "LineSum")
+            money(text["vat_percent"][i], "VatPercent")
+        except ValueError as exc:
+            raise bad(f"voucher {key}: {exc}") from None
+
+
+def _collect_voucher(voucher: ET.Element, start: date, end: date, text: dict[str, list],
+                     dims: list[list[dict]]) -> None:
+    fields: dict[str, ET.Element] = {}
+    lines = []
+    for child in voucher:
+        name = _local(child.tag)
+        if name == "voucherline":
+            lines.append(child)
+        else:
+            fields[name] = child
+    voucher_date = iso_date(_strip(fields.get("voucherdate")), "VoucherDate")
+    if not start <= voucher_date <= end:
+        raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
+    klass = fields.get("voucherclass")
+    status = (_attr(voucher, "status") or "valid").lower()
+    head = {"voucher_key": _strip(fields.get("netvisorkey")), "voucher_number": _strip(fields.get("vouchernumber")),
+            "voucher_date": voucher_date,
+            "voucher_class": (klass.text or "").strip() if klass is not None else None,
+            "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
+            "voucher_description": _strip(fields.get("voucherdescription")), "voucher_status": status}
+    for number, line in enumerate(lines, start=1):
+        values: dict[str, str | None] = {}
+        line_dims = []
+        for child in line:
+            name = _local(child.tag)
+            if name == "dimension":
+                line_dims.append({"name": _text(child, "DimensionName"), "item": _text(child, "DimensionItem")})
+            else:
+                values[name] = child.text.strip() if child.text is not None else None
+        for column, value in head.items():
+            text[column].append(value)
+        vat_code = values.get("vatcode")
+        text["line_key"].append(values.get("netvisorkey"))
+        text["line_number"].append(number)
+        text["line_status"].append((_attr(line, "status") or status).lower())
+        text["account_number"].append(values.get("accountnumber"))
+        text["line_sum"].append(values.get("linesum") or None)
+        text["description"].append(values.get("description"))
+        text["vat_percent"].append(values.get("vatpercent") or None)
+        text["vat_code"].append(None if vat_code in (None, "-") else vat_code)
+        dims.append(line_dims)

@@ -13,7 +13,8 @@ import pytest
 
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.netvisor import NetvisorClient, month_windows
+from connectors import netvisor
+from connectors.netvisor import NetvisorClient, month_windows, split_window
 from simulator.catalogue import as_of, books_for, demo_tenants
 
 TENANT = next(t for t in demo_tenants() if t.profile.key == "dahlia")
@@ -170,6 +171,31 @@ def test_ledger_captures_every_line_with_voucher_and_line_status(simulator_url):
     assert got == expected
     kinds = set(zip(table.column("voucher_status").to_pylist(), table.column("line_status").to_pylist()))
     assert {("valid", "valid"), ("deleted", "deleted"), ("invalidated", "invalidated"), ("valid", "invalidated")} <= kinds
+
+
+def test_a_dense_month_is_asked_for_in_parts_that_lose_and_repeat_nothing(simulator_url, monkeypatch):
+    fy = books_for(TENANT.profile, as_of()).fiscal_years[1]
+    period = FiscalPeriod(str(fy.id), fy.start, fy.end)
+
+    def ledger() -> tuple[list, int]:
+        with client(f"{simulator_url}/netvisor") as nv:
+            table = pa.Table.from_batches(list(nv.ledger(period)))
+            return sorted(zip(*(table.column(c).to_pylist() for c in ("line_key", "voucher_date", "line_sum")))), \
+                nv.pages_fetched
+
+    whole, months = ledger()
+    monkeypatch.setattr(netvisor, "WINDOW_BYTES", 20_000)
+    parts, requests = ledger()
+    assert months == 12 and requests > 24
+    assert parts == whole and len(whole) > 1000
+
+
+@pytest.mark.parametrize("parts", [1, 2, 5, 31, 40])
+def test_split_windows_tile_the_month(parts):
+    windows = split_window(date(2025, 1, 1), date(2025, 1, 31), parts)
+    assert len(windows) == min(parts, 31) and windows[0][0] == date(2025, 1, 1) and windows[-1][1] == date(2025, 1, 31)
+    assert all((b[0] - a[1]).days == 1 for a, b in zip(windows, windows[1:]))
+    assert max((e - s).days for s, e in windows) - min((e - s).days for s, e in windows) <= 1
 
 
 def test_sha256_mode_is_selectable_per_company(simulator_url):

@@ -1,0 +1,93 @@
+"""Decode large ledger pages in worker processes, so fetching and decoding use different cores.
+
+Fetching stays in the calling process (rate limits, Netvisor's one request at a time, retries);
+only pure bytes-to-Arrow work is sent to the workers. Small inputs are decoded in place: starting
+a worker costs more than a small company's whole ledger.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from connectors.errors import TransientError
+
+WORKERS_ENV = "NORDLEDGER_DECODE_WORKERS"
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_guard = threading.Lock()
+
+
+def worker_count() -> int:
+    """Worker processes for decoding: NORDLEDGER_DECODE_WORKERS, else one per core up to 2; 0 = none."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        try:
+            return max(0, int(configured))
+        except ValueError:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number, got {configured!r}") from None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(2, cores) if cores > 1 else 0
+
+
+def _shared_pool() -> ProcessPoolExecutor | None:
+    global _pool, _pool_size
+    with _pool_guard:
+        if _pool is None and worker_count():
+            _pool_size = worker_count()
+            # spawn, not fork: the caller has HTTP threads and locks that a forked child would inherit.
+            _pool = ProcessPoolExecutor(_pool_size, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def shutdown(wait: bool = True) -> int:
+    """Stop the workers (a later `submit` starts new ones); returns how many there were."""
+    global _pool
+    with _pool_guard:
+        pool, workers, _pool = _pool, _pool_size, None
+    if pool is None:
+        return 0
+    pool.shutdown(wait=wait, cancel_futures=True)
+    return workers
+
+
+atexit.register(shutdown, wait=False)
+
+
+def submit(fn: Callable, *args, offload: bool) -> Future:
+    """Run `fn(*args)` in a worker when `offload` and workers are configured, else here and now.
+
+    Either way the caller gets a Future, so it can keep results in order with one code path. `fn`
+    and its arguments must be picklable (a module-level function and plain data).
+    """
+    pool = _shared_pool() if offload else None
+    if pool is not None:
+        try:
+            return pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died (e.g. killed for memory): start afresh once
+            shutdown(wait=False)
+            pool = _shared_pool()
+            if pool is not None:
+                return pool.submit(fn, *args)
+    future: Future = Future()
+    try:
+        future.set_result(fn(*args))
+    except Exception as exc:  # noqa: BLE001 - handed to the caller through the Future, as a worker would
+        future.set_exception(exc)
+    return future
+
+
+def result(future: Future, source: str, company: str, endpoint: str):
+    """The decoded value; a worker that died (killed, out of memory) is an error naming what it decoded."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        shutdown(wait=False)
+        raise TransientError(source, company, endpoint, "a decode worker process stopped unexpectedly "
+                             "(killed, or out of memory); nothing was written, run again") from None
