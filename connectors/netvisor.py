@@ -107,6 +107,30 @@ def split_window(start: date, end: date, parts: int) -> list[tuple[date, date]]:
     return [(cuts[i], cuts[i + 1] - timedelta(days=1)) for i in range(parts)]
 
 
+class WindowPlan:
+    """The ledger windows of [start, end] in the order they are asked for.
+
+    Calendar months, each split into equal parts when the last answer's bytes per day say the
+    month would exceed WINDOW_BYTES (Netvisor has no paging: this bounds what one answer holds).
+    The first month is asked for whole. Benchmarks replay the same plan to ask for the same URLs.
+    """
+
+    def __init__(self, start: date, end: date):
+        self.months = deque(month_windows(start, end))
+        self.queued: deque[tuple[date, date]] = deque()
+        self.bytes_per_day = 0.0
+
+    def answered(self, window: tuple[date, date], size: int) -> None:
+        self.bytes_per_day = size / ((window[1] - window[0]).days + 1)
+
+    def next(self) -> tuple[date, date] | None:
+        if not self.queued and self.months:
+            start, end = self.months.popleft()
+            self.queued.extend(split_window(start, end, math.ceil(self.bytes_per_day * ((end - start).days + 1)
+                                                                   / WINDOW_BYTES)))
+        return self.queued.popleft() if self.queued else None
+
+
 _LOCAL_NAMES: dict[str, str] = {}
 
 
@@ -303,35 +327,25 @@ class NetvisorClient(SessionClient):
     def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         """Every voucher line of the fiscal year, all statuses (voucherstatus=1), window by window.
 
-        Windows are calendar months, split into equal parts when the last answer says a month
-        would exceed WINDOW_BYTES (Netvisor has no paging: this bounds what one answer holds).
-        They are fetched one request at a time, ahead of decoding; large ones are decoded in worker
-        processes (`connectors.offload`), at most one per worker in flight, and yielded in order.
+        Windows come from a `WindowPlan` (calendar months, split when dense). They are fetched one
+        request at a time, ahead of decoding; large ones are decoded in worker processes
+        (`connectors.offload`), at most one per worker in flight, and yielded in order.
         """
-        months = deque(month_windows(period.start, period.end))
-        queued: deque[tuple[date, date]] = deque()
-        bytes_per_day = 0.0
-
-        def next_window() -> tuple[date, date] | None:
-            if not queued and months:
-                start, end = months.popleft()
-                parts = math.ceil(bytes_per_day * ((end - start).days + 1) / WINDOW_BYTES)
-                queued.extend(split_window(start, end, parts))
-            return queued.popleft() if queued else None
+        plan = WindowPlan(period.start, period.end)
 
         def fetch(window: tuple[date, date]) -> bytes:
             return self.get("accountingledger.nv", {"startdate": window[0].isoformat(),
                                                     "enddate": window[1].isoformat(), "voucherstatus": "1"})
 
         decoding: deque[Future] = deque()
-        window = next_window()
+        window = plan.next()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netvisor") as pool:
             pending = pool.submit(fetch, window)
             while window is not None:
                 content = pending.result()
                 start, end = window
-                bytes_per_day = len(content) / ((end - start).days + 1)
-                window = next_window()
+                plan.answered(window, len(content))
+                window = plan.next()
                 if window is not None:
                     pending = pool.submit(fetch, window)
                 decoding.append(offload.submit(decode_ledger_window, self.company_id, content, period, start, end,

@@ -14,7 +14,7 @@ import pytest
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors import netvisor
-from connectors.netvisor import NetvisorClient, month_windows, split_window
+from connectors.netvisor import NetvisorClient, WindowPlan, month_windows, split_window
 from simulator.catalogue import as_of, books_for, demo_tenants
 
 TENANT = next(t for t in demo_tenants() if t.profile.key == "dahlia")
@@ -224,3 +224,17 @@ def test_a_bad_line_sum_names_the_voucher():
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
     assert "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number" \
         in str(err.value)
+
+
+def test_window_plan_asks_for_the_first_month_whole_then_splits_by_the_last_answers_density():
+    plan = WindowPlan(date(2025, 1, 1), date(2025, 3, 31))
+    asked = []
+    sizes = {date(2025, 1, 1): 31 * netvisor.WINDOW_BYTES // 10}  # January: a tenth of the cap per day
+    while (window := plan.next()) is not None:
+        asked.append(window)
+        plan.answered(window, sizes.get(window[0], (window[1] - window[0]).days + 1))  # then 1 byte a day
+    assert asked[0] == (date(2025, 1, 1), date(2025, 1, 31))
+    february = [w for w in asked if w[0].month == 2]
+    assert len(february) == 3  # 28 days at a tenth of the cap each: ceil(2.8) parts
+    assert asked[-1] == (date(2025, 3, 1), date(2025, 3, 31))  # sparse February: March whole again
+    assert asked == sorted(asked) and all((b[0] - a[1]).days == 1 for a, b in zip(asked, asked[1:]))
