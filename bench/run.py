@@ -18,6 +18,7 @@ The simulator runs in bulk mode (each response rendered once, then served from m
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(SIZES)}")
     parts = args.parts.split(",")
+    if "extract" in parts and not args.no_dlt and importlib.util.find_spec("dlt") is None:
+        parser.error("dlt is not installed: `make bench` installs it (the `bench` extra), or pass --no-dlt")
     procountor_sizes = args.procountor_sizes.split(",")
     started = time.monotonic()
     report: dict = {"command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
