@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.gate import same
+from connectors.offload import WORKERS_ENV
 
 
 def extract_tables(rows: list[dict]) -> list[str]:
@@ -19,7 +20,7 @@ def extract_tables(rows: list[dict]) -> list[str]:
     for (size, style), g in groups.items():
         floor = sum(g[k]["median_s"] for k in ("fetch", "parse", "write") if k in g)
         ours = g.get("extract", {})
-        for name in ("extract", "fetch", "parse", "write", "dlt_default", "dlt_tuned"):
+        for name in ("extract", "extract_inline", "fetch", "parse", "write", "dlt_default", "dlt_tuned"):
             r = g.get(name)
             if r is None:
                 continue
@@ -27,8 +28,9 @@ def extract_tables(rows: list[dict]) -> list[str]:
             if not gate_ok:
                 out.append(f"| {size} | {style} | {name} | failed the correctness gate | | | | |")
                 continue
-            ratio = f"{floor / r['median_s']:.2f}" if name in ("extract", "dlt_default", "dlt_tuned") else ""
-            label = {"extract": "**ours**", "fetch": "fetch only", "parse": "parse only", "write": "write only"}.get(name, name)
+            ratio = f"{floor / r['median_s']:.2f}" if name in ("extract", "extract_inline", "dlt_default",
+                                                                "dlt_tuned") else ""
+            label = {"extract": "**ours**", "extract_inline": f"ours, {WORKERS_ENV}=0", "fetch": "fetch only", "parse": "parse only", "write": "write only"}.get(name, name)
             out.append(f"| {size} | {style} | {label} | {r['median_s']} ({r['min_s']}-{r['max_s']}) | "
                        f"{r.get('lines_per_s', '-') if name != 'fetch' else str(r.get('mb_per_s')) + ' MB/s'} | "
                        f"{ratio} | {r['peak_rss_mb']} | {r['cpu_s']} |")

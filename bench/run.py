@@ -32,6 +32,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.fixture import AS_OF, SIZES, STYLES, tenant
+from connectors.offload import WORKERS_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -76,7 +77,7 @@ def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, 
         active = [s for s in styles if s != "procountor" or size in procountor_sizes]
         with bulk_server([tenant(s, size) for s in active]) as url:
             for style in active:
-                contenders = ["extract", "fetch", "parse", "write"]
+                contenders = ["extract", "extract_inline", "fetch", "parse", "write"]
                 if with_dlt and style == "fennoa":
                     contenders += ["dlt_default", "dlt_tuned"]
                 runs: dict[str, list[dict]] = {c: [] for c in contenders}
@@ -85,6 +86,9 @@ def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, 
                         with tempfile.TemporaryDirectory(dir=work) as out:
                             if contender.startswith("dlt_"):
                                 result = stage(["-m", "bench.dlt_contender", contender.removeprefix("dlt_"), url, out])
+                            elif contender == "extract_inline":  # the same code with decoding in-process
+                                result = stage(["-m", "bench.stages", style, "extract", url, out],
+                                               env={**os.environ, WORKERS_ENV: "0"})
                             else:
                                 result = stage(["-m", "bench.stages", style, contender, url, out])
                         if repeat:

@@ -59,7 +59,7 @@ NETVISOR = (
              "Dimension names and items (dimensionlist.nv).", lambda c: c.dimensions()),
     Endpoint("netvisor", "ledger", "fiscal_year", netvisor.SCHEMAS["ledger"],
              "Every voucher line of the fiscal year with voucher and line status, valid, invalidated and "
-             "deleted (accountingledger.nv, monthly windows, voucherstatus=1).", lambda c, p: c.ledger(p)),
+             "deleted (accountingledger.nv, date windows within months, voucherstatus=1).", lambda c, p: c.ledger(p)),
     Endpoint("netvisor", "account_balances", "fiscal_year", netvisor.SCHEMAS["account_balances"],
              "Balances Netvisor reports at the fiscal year's end (accountbalance.nv).",
              lambda c, p: c.account_balances(p)),

@@ -5,7 +5,7 @@ import hmac
 import threading
 import uuid
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pyarrow as pa
@@ -157,7 +157,7 @@ def test_ledger_captures_every_line_with_voucher_and_line_status(simulator_url):
     fy = books.fiscal_years[1]
     with client(f"{simulator_url}/netvisor") as nv:
         table = pa.Table.from_batches(list(nv.ledger(FiscalPeriod(str(fy.id), fy.start, fy.end))))
-        assert nv.pages_fetched == 12  # one request per month
+        assert nv.pages_fetched == 13  # one request per month, plus the probe
     expected = Counter()
     for v in books.vouchers:
         if fy.start <= v.date <= fy.end:
@@ -186,7 +186,7 @@ def test_a_dense_month_is_asked_for_in_parts_that_lose_and_repeat_nothing(simula
     whole, months = ledger()
     monkeypatch.setattr(netvisor, "WINDOW_BYTES", 20_000)
     parts, requests = ledger()
-    assert months == 12 and requests > 24
+    assert months == 13 and requests > 24
     assert parts == whole and len(whole) > 1000
 
 
@@ -226,15 +226,31 @@ def test_a_bad_line_sum_names_the_voucher():
         in str(err.value)
 
 
-def test_window_plan_asks_for_the_first_month_whole_then_splits_by_the_last_answers_density():
+def test_window_plan_probes_then_splits_each_month_by_the_last_answers_density():
     plan = WindowPlan(date(2025, 1, 1), date(2025, 3, 31))
+    cap = netvisor.WINDOW_BYTES
+    dense = {1: cap // 10, 2: 1}  # bytes a day: January a tenth of the cap, February one byte, March a tenth
     asked = []
-    sizes = {date(2025, 1, 1): 31 * netvisor.WINDOW_BYTES // 10}  # January: a tenth of the cap per day
     while (window := plan.next()) is not None:
         asked.append(window)
-        plan.answered(window, sizes.get(window[0], (window[1] - window[0]).days + 1))  # then 1 byte a day
-    assert asked[0] == (date(2025, 1, 1), date(2025, 1, 31))
-    february = [w for w in asked if w[0].month == 2]
-    assert len(february) == 3  # 28 days at a tenth of the cap each: ceil(2.8) parts
-    assert asked[-1] == (date(2025, 3, 1), date(2025, 3, 31))  # sparse February: March whole again
-    assert asked == sorted(asked) and all((b[0] - a[1]).days == 1 for a, b in zip(asked, asked[1:]))
+        plan.answered(window, ((window[1] - window[0]).days + 1) * dense.get(window[0].month, cap // 10))
+    assert asked[0] == (date(2025, 1, 1), date(2025, 1, 1) + timedelta(days=netvisor.PROBE_DAYS - 1))
+    january = [w for w in asked if w[0].month == 1]
+    assert len(january) == 1 + 3  # the probe, then 23 days at a tenth of the cap a day: ceil(2.3) parts
+    assert all((e - s).days + 1 <= 10 for s, e in january)  # no answer over the cap
+    # February's 28 days were planned at January's density (3 parts); its 1-byte answer makes the rest one window.
+    assert [w for w in asked if w[0].month == 2] == [(date(2025, 2, 1), date(2025, 2, 9)),
+                                                      (date(2025, 2, 10), date(2025, 2, 28))]
+    assert [w for w in asked if w[0].month == 3][0] == (date(2025, 3, 1), date(2025, 3, 31))  # sparse: whole
+    assert asked[0][0] == date(2025, 1, 1) and asked[-1][1] == date(2025, 3, 31)
+    assert all((b[0] - a[1]).days == 1 for a, b in zip(asked, asked[1:]))  # no gap, no overlap
+
+
+def test_a_sparse_fiscal_year_costs_one_request_a_month_plus_the_probe():
+    plan = WindowPlan(date(2024, 7, 15), date(2025, 6, 30))
+    asked = []
+    while (window := plan.next()) is not None:
+        asked.append(window)
+        plan.answered(window, 1000)
+    assert len(asked) == 12 + 1 and asked[0] == (date(2024, 7, 15), date(2024, 7, 22))
+    assert asked[1] == (date(2024, 7, 23), date(2024, 7, 31)) and asked[-1] == (date(2025, 6, 1), date(2025, 6, 30))
