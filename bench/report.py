@@ -30,7 +30,8 @@ def extract_tables(rows: list[dict]) -> list[str]:
                 continue
             ratio = f"{floor / r['median_s']:.2f}" if name in ("extract", "extract_inline", "dlt_default",
                                                                 "dlt_tuned") else ""
-            label = {"extract": "**ours**", "extract_inline": f"ours, {WORKERS_ENV}=0", "fetch": "fetch only", "parse": "parse only", "write": "write only"}.get(name, name)
+            label = {"extract": "**ours**", "extract_inline": f"ours, {WORKERS_ENV}=0", "fetch": "fetch only",
+                     "parse": "parse only", "write": "write only"}.get(name, name)
             out.append(f"| {size} | {style} | {label} | {r['median_s']} ({r['min_s']}-{r['max_s']}) | "
                        f"{r.get('lines_per_s', '-') if name != 'fetch' else str(r.get('mb_per_s')) + ' MB/s'} | "
                        f"{ratio} | {r['peak_rss_mb']} | {r['cpu_s']} |")

@@ -6,6 +6,7 @@ ending in 2025, whether it runs January-December, July-June or is an 18-month fi
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,3 +30,8 @@ class FiscalPeriod:
 def periods_for_key(periods: list[FiscalPeriod], key: str) -> list[FiscalPeriod]:
     """The fiscal years that end in calendar year `key` (normally one; two after a short year)."""
     return sorted((p for p in periods if p.key == key), key=lambda p: p.start)
+
+
+def month_end(day: date) -> date:
+    """The last day of `day`'s calendar month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from connectors import offload
 from connectors.errors import AuthenticationError, BadResponseError
-from connectors.fiscal import FiscalPeriod
+from connectors.fiscal import FiscalPeriod, month_end
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money
 
@@ -93,9 +93,8 @@ def month_windows(start: date, end: date) -> list[tuple[date, date]]:
     """Calendar-month windows tiling [start, end] inclusive: no gap, no overlap."""
     windows, cursor = [], start
     while cursor <= end:
-        next_month = date(cursor.year + (cursor.month == 12), cursor.month % 12 + 1, 1)
-        windows.append((cursor, min(end, next_month - timedelta(days=1))))
-        cursor = next_month
+        windows.append((cursor, min(end, month_end(cursor))))
+        cursor = month_end(cursor) + timedelta(days=1)
     return windows
 
 
@@ -114,7 +113,8 @@ class WindowPlan:
     rest of the month is split into equal parts that the answer's bytes per day say stay under
     WINDOW_BYTES (Netvisor has no paging: this bounds what one answer holds), and the next window is
     the first part. A sparse company thus costs one request a month plus the probe; a dense one is
-    never asked for a whole month at once. Benchmarks replay the same plan to ask for the same URLs.
+    not asked for a whole month at once, except right after a sparse stretch (the plan knows only
+    the last answer). Benchmarks replay the same plan to ask for the same URLs.
     """
 
     def __init__(self, start: date, end: date):
@@ -127,13 +127,12 @@ class WindowPlan:
     def next(self) -> tuple[date, date] | None:
         if self.cursor > self.end:
             return None
-        c = self.cursor
-        month_end = min(self.end, date(c.year + (c.month == 12), c.month % 12 + 1, 1) - timedelta(days=1))
+        last = min(self.end, month_end(self.cursor))
         if self.bytes_per_day is None:
-            window = (self.cursor, min(month_end, self.cursor + timedelta(days=PROBE_DAYS - 1)))
+            window = (self.cursor, min(last, self.cursor + timedelta(days=PROBE_DAYS - 1)))
         else:
-            days = (month_end - self.cursor).days + 1
-            window = split_window(self.cursor, month_end, math.ceil(self.bytes_per_day * days / WINDOW_BYTES))[0]
+            days = (last - self.cursor).days + 1
+            window = split_window(self.cursor, last, math.ceil(self.bytes_per_day * days / WINDOW_BYTES))[0]
         self.cursor = window[1] + timedelta(days=1)
         return window
 

@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 import httpx
 
+from connectors.fiscal import month_end
 from orchestration.settings import PROJECT_ROOT, Settings, load_settings
 
 SIMULATOR_PORT = 8765
@@ -86,23 +87,18 @@ def statements_report(published_db: Path) -> str:
                 indent = "    " if level else "  "
                 prior_text = f"{prior:>16,.2f}" if prior is not None else f"{'-':>16}"
                 out.append(f"{indent}{label:<{52 - len(indent) + 2}}{ytd:>16,.2f}{prior_text}")
-            month_end = con.execute("select max(month_end) from marts.rpt_balance_sheet where company_id = ? "
-                                    "and month_end <= ?", [company_id, _month_end(last_entry)]).fetchone()[0]
-            out.append(f"  Balance sheet at {month_end}")
+            balance_date = con.execute("select max(month_end) from marts.rpt_balance_sheet where company_id = ? "
+                                       "and month_end <= ?", [company_id, month_end(last_entry)]).fetchone()[0]
+            out.append(f"  Balance sheet at {balance_date}")
             for label, amount in con.execute("""
                     select label_en, amount from marts.rpt_balance_sheet
                     where company_id = ? and month_end = ? and (level = 0 or report_line_code in
                         ('BS_PRIOR_YEARS_RESULT', 'BS_CURRENT_YEAR_RESULT'))
-                    order by ordinal""", [company_id, month_end]).fetchall():
+                    order by ordinal""", [company_id, balance_date]).fetchall():
                 out.append(f"    {label:<50}{amount:>16,.2f}")
         return "\n".join(out)
     finally:
         con.close()
-
-
-def _month_end(day):
-    import calendar
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def authorize_simulated_banks(settings: Settings, log=print) -> None:
