@@ -43,13 +43,20 @@ def sync_start(existing: pa.Table | None, account_id: str, window_start, overlap
     return max(window_start, newest - timedelta(days=overlap_days))
 
 
-def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefinition,
-                      by_year: dg.MultiPartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_bank_assets(
+    config: CompaniesConfig, by_company: dg.PartitionsDefinition, by_year: dg.MultiPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     overlap = config.bank.overlap_days
 
-    @dg.asset(key=dg.AssetKey(["raw", SOURCE, "bank_accounts"]), group_name="raw_bank", partitions_def=by_company,
-              backfill_policy=dg.BackfillPolicy.single_run(), pool="nag_api", kinds={"python", "parquet"},
-              description="Bank accounts of every connection of the company (NAG /v2/accounts).")
+    @dg.asset(
+        key=dg.AssetKey(["raw", SOURCE, "bank_accounts"]),
+        group_name="raw_bank",
+        partitions_def=by_company,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="nag_api",
+        kinds={"python", "parquet"},
+        description="Bank accounts of every connection of the company (NAG /v2/accounts).",
+    )
     def bank_accounts(context: dg.AssetExecutionContext, bank: BankClients, lake: Lake) -> dg.MaterializeResult:
         rows, problems = 0, []
         for company in context.partition_keys:
@@ -64,19 +71,27 @@ def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefiniti
                     failed = True
             if failed:
                 continue  # keep the stored accounts rather than drop a connection that could not be read
-            written = write_partition(partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
-                                      SCHEMAS["bank_accounts"], batches)
+            written = write_partition(
+                partition_dir(lake.path, SOURCE, "bank_accounts", company, None), SCHEMAS["bank_accounts"], batches
+            )
             rows += written.rows
         if problems:
             raise dg.Failure("Bank consent needs attention:\n" + "\n".join(problems))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
-    @dg.asset(key=dg.AssetKey(["raw", SOURCE, "bank_transactions"]), group_name="raw_bank", partitions_def=by_year,
-              backfill_policy=dg.BackfillPolicy.single_run(), pool="nag_api", kinds={"python", "parquet"},
-              description="Booked and pending bank transactions per company and fiscal year, re-read with a "
-                          f"{overlap}-day overlap; transactions the bank no longer reports are removed.")
-    def bank_transactions(context: dg.AssetExecutionContext, bank: BankClients, erp: ErpClients,
-                          lake: Lake) -> dg.MaterializeResult:
+    @dg.asset(
+        key=dg.AssetKey(["raw", SOURCE, "bank_transactions"]),
+        group_name="raw_bank",
+        partitions_def=by_year,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="nag_api",
+        kinds={"python", "parquet"},
+        description="Booked and pending bank transactions per company and fiscal year, re-read with a "
+        f"{overlap}-day overlap; transactions the bank no longer reports are removed.",
+    )
+    def bank_transactions(
+        context: dg.AssetExecutionContext, bank: BankClients, erp: ErpClients, lake: Lake
+    ) -> dg.MaterializeResult:
         problems, report = [], []
         by_company: dict[str, list[str]] = {}
         for key in context.partition_keys:
@@ -99,24 +114,36 @@ def build_bank_assets(config: CompaniesConfig, by_company: dg.PartitionsDefiniti
                     try:
                         with bank.client(company, connection.id) as client:
                             if connection.id not in account_ids:
-                                accounts = pa.Table.from_batches(list(client.accounts()), schema=SCHEMAS["bank_accounts"])
+                                accounts = pa.Table.from_batches(
+                                    list(client.accounts()), schema=SCHEMAS["bank_accounts"]
+                                )
                                 account_ids[connection.id] = accounts["account_id"].to_pylist()
                             for account_id in account_ids[connection.id]:
                                 since = sync_start(table, account_id, start, overlap)
-                                fresh = pa.Table.from_batches(list(client.transactions(account_id, since, end, int(year))),
-                                                              schema=SCHEMAS["bank_transactions"])
+                                fresh = pa.Table.from_batches(
+                                    list(client.transactions(account_id, since, end, int(year))),
+                                    schema=SCHEMAS["bank_transactions"],
+                                )
                                 table = merge_sync(table, fresh, account_id, since)
-                                report.append(f"| {company} | {year} | {connection.id} | {account_id} | {since} | {fresh.num_rows} |")
+                                report.append(
+                                    f"| {company} | {year} | {connection.id} | {account_id} | {since} | {fresh.num_rows} |"
+                                )
                     except ConsentExpiredError as exc:
                         problems.append(str(exc))
                 if table is not None:
-                    table = table.sort_by([("account_id", "ascending"), ("booking_date", "ascending"),
-                                           ("transaction_id", "ascending")])
+                    table = table.sort_by(
+                        [("account_id", "ascending"), ("booking_date", "ascending"), ("transaction_id", "ascending")]
+                    )
                     write_partition(directory, SCHEMAS["bank_transactions"], table.to_batches())
         if problems:
             raise dg.Failure("Bank consent needs attention:\n" + "\n".join(problems))
-        return dg.MaterializeResult(metadata={"synced": dg.MetadataValue.md(
-            "| company | fiscal year | connection | account | re-read from | rows |\n|---|---|---|---|---|---|\n"
-            + "\n".join(report))})
+        return dg.MaterializeResult(
+            metadata={
+                "synced": dg.MetadataValue.md(
+                    "| company | fiscal year | connection | account | re-read from | rows |\n|---|---|---|---|---|---|\n"
+                    + "\n".join(report)
+                )
+            }
+        )
 
     return [bank_accounts, bank_transactions]

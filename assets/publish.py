@@ -4,7 +4,6 @@ The new file is built beside the old one and renamed over it: a BI reader holdin
 open keeps a consistent view of it and sees the new data when it reconnects.
 """
 
-
 import os
 import uuid
 from pathlib import Path
@@ -27,14 +26,20 @@ def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
         con = duckdb.connect(str(tmp))
         try:
             con.execute(f"attach '{build_db}' as build (read_only)")
-            names = [r[0] for r in con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'build' "
-                f"and table_schema = '{PUBLISHED_SCHEMA}' order by table_name").fetchall()]
+            names = [
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_catalog = 'build' "
+                    f"and table_schema = '{PUBLISHED_SCHEMA}' order by table_name"
+                ).fetchall()
+            ]
             if not names:
                 raise RuntimeError(f"{build_db} has no tables in schema {PUBLISHED_SCHEMA!r}; run dbt first")
             con.execute(f"create schema {PUBLISHED_SCHEMA}")
             for name in names:
-                con.execute(f'create table {PUBLISHED_SCHEMA}."{name}" as select * from build.{PUBLISHED_SCHEMA}."{name}"')
+                con.execute(
+                    f'create table {PUBLISHED_SCHEMA}."{name}" as select * from build.{PUBLISHED_SCHEMA}."{name}"'
+                )
                 count = con.execute(f'select count(*) from {PUBLISHED_SCHEMA}."{name}"').fetchone()[0]
                 tables.append((name, count))
             con.execute("detach build")
@@ -80,11 +85,12 @@ def latest_statements_markdown(published_db: Path) -> str:
         """).fetchall()
     finally:
         con.close()
-    lines = ["| company | fiscal year | month end | revenue YTD | operating result YTD | net result YTD "
-             "| total assets | equity | equity and liabilities |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
-    lines += ["| " + " | ".join([c, str(fy), d] + [f"{v:,.2f}" for v in values]) + " |"
-              for c, fy, d, *values in rows]
+    lines = [
+        "| company | fiscal year | month end | revenue YTD | operating result YTD | net result YTD "
+        "| total assets | equity | equity and liabilities |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += ["| " + " | ".join([c, str(fy), d] + [f"{v:,.2f}" for v in values]) + " |" for c, fy, d, *values in rows]
     return "\n".join(lines)
 
 
@@ -101,11 +107,14 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         target = Path(warehouse.published_db)
         tables = publish_marts(Path(warehouse.build_db), target)
         context.log.info(f"published {len(tables)} tables to {target}")
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(target)),
-            "tables": dg.MetadataValue.md("\n".join(["| table | rows |", "|---|---:|"]
-                                                    + [f"| marts.{n} | {c} |" for n, c in tables])),
-            "latest_statements": dg.MetadataValue.md(latest_statements_markdown(target)),
-        })
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(target)),
+                "tables": dg.MetadataValue.md(
+                    "\n".join(["| table | rows |", "|---|---:|"] + [f"| marts.{n} | {c} |" for n, c in tables])
+                ),
+                "latest_statements": dg.MetadataValue.md(latest_statements_markdown(target)),
+            }
+        )
 
     return published_warehouse

@@ -4,14 +4,13 @@ Only one process may write the build DuckDB file, so the dbt assets and the publ
 the `duckdb_writer` pool.
 """
 
-
 import json
 import os
 import shutil
 import sys
-from pathlib import Path
 from collections.abc import Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -64,9 +63,14 @@ def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
     except duckdb.Error:
         return []
     try:
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'dbt_test__audit' "
-            "and table_name = ? order by ordinal_position", [test_name]).fetchall()]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'dbt_test__audit' "
+                "and table_name = ? order by ordinal_position",
+                [test_name],
+            ).fetchall()
+        ]
         if not columns:
             return []
         rows = con.execute(f'select * from dbt_test__audit."{test_name}" limit {int(limit)}').fetchall()
@@ -82,10 +86,18 @@ def dbt_vars(config: CompaniesConfig, settings: Settings) -> dict[str, Any]:
     return {
         "lake_root": str(settings.lake_root),
         "companies": [
-            {"id": c.id, "name": c.name, "business_id": c.business_id, "erp": c.erp,
-             "report_schema": c.report_schema, "chart_template": c.chart_template,
-             "bank_connections": [{"id": b.id, "gl_cash_account": b.gl_cash_account,
-                                   "account_gl_map": dict(b.account_gl_map)} for b in c.bank_connections]}
+            {
+                "id": c.id,
+                "name": c.name,
+                "business_id": c.business_id,
+                "erp": c.erp,
+                "report_schema": c.report_schema,
+                "chart_template": c.chart_template,
+                "bank_connections": [
+                    {"id": b.id, "gl_cash_account": b.gl_cash_account, "account_gl_map": dict(b.account_gl_map)}
+                    for b in c.bank_connections
+                ],
+            }
             for c in config.companies
         ],
     }
@@ -118,14 +130,19 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
         for check in failed:
             rows = stored_failures(settings.build_db, check.check_name)
             problems += rows
-            yield check._replace(metadata={**check.metadata, "problems": dg.MetadataValue.md(
-                "\n".join(f"- {r}" for r in rows) or "(no rows stored)")})
+            yield check._replace(
+                metadata={
+                    **check.metadata,
+                    "problems": dg.MetadataValue.md("\n".join(f"- {r}" for r in rows) or "(no rows stored)"),
+                }
+            )
         blocking = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
         if blocking or not invocation.is_successful():
             names = ", ".join(c.check_name for c in blocking) or "dbt build"
             raise dg.Failure(
                 description=f"Accounting checks failed ({names}); the warehouse is not published.\n"
-                            + "\n".join(problems[:20]),
-                metadata={"failed_checks": names})
+                + "\n".join(problems[:20]),
+                metadata={"failed_checks": names},
+            )
 
     return warehouse_models

@@ -31,8 +31,11 @@ TUNED_ENV = {
 
 
 def resources(tuned: bool) -> list[dict]:
-    windows = [(p.key, s, e) for p in periods() for s, e in month_windows(p.start, p.end)] if tuned else \
-        [(p.key, p.start, p.end) for p in periods()]
+    windows = (
+        [(p.key, s, e) for p in periods() for s, e in month_windows(p.start, p.end)]
+        if tuned
+        else [(p.key, p.start, p.end) for p in periods()]
+    )
     out = []
     for key, start, end in windows:
         resource = {
@@ -42,14 +45,19 @@ def resources(tuned: bool) -> list[dict]:
                 "path": f"accounting_api/get/ledger/{start.isoformat()}/{end.isoformat()}",
                 "params": {"limit": FENNOA_PAGE},
                 "data_selector": "data",
-                "paginator": {"type": "page_number", "base_page": 1, "page_param": "page",
-                              "total_path": "pagination.pagesCount"},
+                "paginator": {
+                    "type": "page_number",
+                    "base_page": 1,
+                    "page_param": "page",
+                    "total_path": "pagination.pagesCount",
+                },
             },
         }
         if tuned:
             resource["parallelized"] = True
-            resource["columns"] = {side: {"data_type": "decimal", "precision": 18, "scale": 2}
-                                   for side in ("debit", "credit")}
+            resource["columns"] = {
+                side: {"data_type": "decimal", "precision": 18, "scale": 2} for side in ("debit", "credit")
+            }
         out.append(resource)
     return out
 
@@ -62,21 +70,34 @@ def main(mode: str, base: str, out: Path) -> dict:
 
     creds = CREDENTIALS["fennoa"]
     start = time.perf_counter()
-    source = rest_api_source({
-        "client": {"base_url": f"{base}/fennoa/api/",
-                   "auth": {"type": "http_basic", "username": creds["username"], "password": creds["api_key"]}},
-        "resources": resources(mode == "tuned"),
-    })
-    pipeline = dlt.pipeline(pipeline_name=f"bench_{mode}", pipelines_dir=str(out / ".dlt"),
-                            destination=dlt.destinations.filesystem(bucket_url=str(out / "lake")),
-                            dataset_name="fennoa", progress=None)
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": f"{base}/fennoa/api/",
+                "auth": {"type": "http_basic", "username": creds["username"], "password": creds["api_key"]},
+            },
+            "resources": resources(mode == "tuned"),
+        }
+    )
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{mode}",
+        pipelines_dir=str(out / ".dlt"),
+        destination=dlt.destinations.filesystem(bucket_url=str(out / "lake")),
+        dataset_name="fennoa",
+        progress=None,
+    )
     pipeline.run(source, loader_file_format="parquet")
     elapsed = time.perf_counter() - start
     files = sorted((out / "lake" / "fennoa" / "ledger").glob("*.parquet"))
     leftover = sum(f.stat().st_size for f in (out / ".dlt").rglob("*") if f.is_file())
-    return {"seconds": elapsed, "requests": None, "gate_files": [str(f) for f in files],
-            "files": len(files), "leftover_bytes": leftover,
-            "settings": TUNED_ENV if mode == "tuned" else "defaults"}
+    return {
+        "seconds": elapsed,
+        "requests": None,
+        "gate_files": [str(f) for f in files],
+        "files": len(files),
+        "leftover_bytes": leftover,
+        "settings": TUNED_ENV if mode == "tuned" else "defaults",
+    }
 
 
 if __name__ == "__main__":

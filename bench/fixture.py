@@ -15,14 +15,21 @@ from simulator.catalogue import Tenant
 
 SIZES = {"S": 10_000, "M": 100_000, "L": 1_000_000}
 STYLES = ("fennoa", "netvisor", "procountor")
-FISCAL_YEARS = ((date(2023, 1, 1), date(2023, 12, 31)), (date(2024, 1, 1), date(2024, 12, 31)),
-                (date(2025, 1, 1), date(2025, 12, 31)))
+FISCAL_YEARS = (
+    (date(2023, 1, 1), date(2023, 12, 31)),
+    (date(2024, 1, 1), date(2024, 12, 31)),
+    (date(2025, 1, 1), date(2025, 12, 31)),
+)
 # The books are as of mid-January 2026, so all three fiscal years are complete.
 AS_OF = date(2026, 1, 15)
 CREDENTIALS = {
     "fennoa": {"username": "bench-api", "api_key": "bench-key"},
-    "netvisor": {"customer_id": "BENCH-CUST", "customer_key": "bench-customer-key",
-                 "partner_id": "BENCH-PARTNER", "partner_key": "bench-partner-key"},
+    "netvisor": {
+        "customer_id": "BENCH-CUST",
+        "customer_key": "bench-customer-key",
+        "partner_id": "BENCH-PARTNER",
+        "partner_key": "bench-partner-key",
+    },
     "procountor": {"client_id": "bench-client", "client_secret": "bench-secret", "api_key": "bench-api-key"},
 }
 MOUNTS = {"fennoa": "/fennoa/api", "netvisor": "/netvisor", "procountor": "/procountor/api"}
@@ -53,8 +60,9 @@ def periods() -> list[FiscalPeriod]:
 
 
 def tenant(style: str, size: str) -> Tenant:
-    profile = CompanyProfile(f"bench_{style}", "Bench Oy", "2345678-0", FISCAL_YEARS,
-                             lines_per_year=SIZES[size], seed=5)
+    profile = CompanyProfile(
+        f"bench_{style}", "Bench Oy", "2345678-0", FISCAL_YEARS, lines_per_year=SIZES[size], seed=5
+    )
     return Tenant(style, profile, CREDENTIALS[style])
 
 
@@ -74,10 +82,17 @@ def office_tenants(count: int, lines_per_year: int = 2_000) -> list[Tenant]:
     for i in range(count):
         style = "fennoa" if i % 10 < 5 else "netvisor" if i % 10 < 8 else "procountor"
         key = f"office_{i:03d}"
-        creds = {k: f"{v}-{key}" if k not in ("partner_id", "partner_key") else v
-                 for k, v in CREDENTIALS[style].items()}
-        profile = CompanyProfile(key, f"Client {i:03d} Oy", business_id(1_000_000 + 37 * i), FISCAL_YEARS,
-                                 lines_per_year=lines_per_year, seed=100 + i)
+        creds = {
+            k: f"{v}-{key}" if k not in ("partner_id", "partner_key") else v for k, v in CREDENTIALS[style].items()
+        }
+        profile = CompanyProfile(
+            key,
+            f"Client {i:03d} Oy",
+            business_id(1_000_000 + 37 * i),
+            FISCAL_YEARS,
+            lines_per_year=lines_per_year,
+            seed=100 + i,
+        )
         tenants.append(Tenant(style, profile, creds))
     return tenants
 
@@ -91,8 +106,16 @@ def companies_file(tenants: list[Tenant], url: str) -> tuple[dict, dict[str, str
         for key, value in t.credentials.items():
             names[key] = f"{t.profile.key.upper()}_{key.upper()}"
             env[names[key]] = value
-        companies.append({"id": t.profile.key, "name": t.profile.name, "business_id": t.profile.business_id,
-                          "erp": t.erp, "base_url": url + MOUNTS[t.erp], "credentials": names,
-                          # the bulk simulator has no rate limit; real runs keep the per-ERP defaults
-                          "requests_per_second": 1_000_000})
+        companies.append(
+            {
+                "id": t.profile.key,
+                "name": t.profile.name,
+                "business_id": t.profile.business_id,
+                "erp": t.erp,
+                "base_url": url + MOUNTS[t.erp],
+                "credentials": names,
+                # the bulk simulator has no rate limit; real runs keep the per-ERP defaults
+                "requests_per_second": 1_000_000,
+            }
+        )
     return {"fiscal_years": {"first": FISCAL_YEARS[0][1].year}, "companies": companies}, env

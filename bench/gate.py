@@ -23,13 +23,14 @@ def gate_figures(files: list[str], style: str = "ours") -> dict:
     try:
         listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
         con.execute(f"""create temp table ledger as select
-            cast({c['statement']} as varchar) as statement, cast({c['account']} as varchar) as account,
-            left(cast({c['date']} as varchar), 4) as year,
+            cast({c["statement"]} as varchar) as statement, cast({c["account"]} as varchar) as account,
+            left(cast({c["date"]} as varchar), 4) as year,
             cast(coalesce(debit, 0) as decimal(18, 2)) as debit, cast(coalesce(credit, 0) as decimal(18, 2)) as credit
             from read_parquet({listing}, union_by_name = true)""")
         rows, debit, credit, digest = con.execute(
             "select count(*), sum(debit), sum(credit), sum(hash(statement, account, debit, credit) % 1000000007) "
-            "from ledger").fetchone()
+            "from ledger"
+        ).fetchone()
         per_year = dict(con.execute("select year, count(*) from ledger group by 1 order by 1").fetchall())
     finally:
         con.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.fixture import SIZES, office_tenants, companies_file, tenant
+from bench.fixture import SIZES, companies_file, office_tenants, tenant
 from orchestration.settings import PROJECT_ROOT
 
 
@@ -28,8 +28,13 @@ def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Pat
     home = work / "dagster_home"
     home.mkdir(exist_ok=True)
     shutil.copy(PROJECT_ROOT / "orchestration" / "instance" / "dagster.yaml", home / "dagster.yaml")
-    env = {**os.environ, **env, "DAGSTER_HOME": str(home), "NORDLEDGER_COMPANIES_FILE": str(work / "companies.yaml"),
-           "NORDLEDGER_DATA_DIR": str(work / "data")}
+    env = {
+        **os.environ,
+        **env,
+        "DAGSTER_HOME": str(home),
+        "NORDLEDGER_COMPANIES_FILE": str(work / "companies.yaml"),
+        "NORDLEDGER_DATA_DIR": str(work / "data"),
+    }
     done = subprocess.run([sys.executable, "-m", module, *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{module} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
@@ -61,8 +66,14 @@ def office_part(companies: int, work: Path) -> dict:
     tenants = office_tenants(companies)
     with bulk_server(tenants) as url:
         row = pipeline(tenants, url, work / "office", 0)
-    row.update({"companies": companies, "fiscal_years": 3, "ledger_lines_per_year": 2_000,
-                "erps": {e: sum(t.erp == e for t in tenants) for e in ("fennoa", "netvisor", "procountor")}})
+    row.update(
+        {
+            "companies": companies,
+            "fiscal_years": 3,
+            "ledger_lines_per_year": 2_000,
+            "erps": {e: sum(t.erp == e for t in tenants) for e in ("fennoa", "netvisor", "procountor")},
+        }
+    )
     print(json.dumps(row), flush=True)
     return row
 

@@ -25,9 +25,14 @@ def step_times(instance, run_ids: list[str]) -> dict[str, float]:
 
     starts, seconds = {}, {}
     for run_id in run_ids:
-        for record in instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START,
-                                                          dg.DagsterEventType.STEP_SUCCESS,
-                                                          dg.DagsterEventType.STEP_FAILURE}):
+        for record in instance.all_logs(
+            run_id,
+            of_type={
+                dg.DagsterEventType.STEP_START,
+                dg.DagsterEventType.STEP_SUCCESS,
+                dg.DagsterEventType.STEP_FAILURE,
+            },
+        ):
             key = (run_id, record.step_key)
             if record.dagster_event.event_type == dg.DagsterEventType.STEP_START:
                 starts[key] = record.timestamp
@@ -57,9 +62,16 @@ def run_pipeline(work: Path) -> dict:
     extract = sum(v for k, v in steps.items() if k.startswith(EXTRACT_STEP) or k.startswith("bank"))
     dbt = sum(v for k, v in steps.items() if "warehouse_models" in k)
     publish = sum(v for k, v in steps.items() if "publish" in k)
-    return {"seconds": total, "runs": runs, "definitions_s": round(loaded, 2), "extract_steps_s": round(extract, 2),
-            "dbt_step_s": round(dbt, 2), "publish_step_s": round(publish, 2),
-            "outside_steps_s": round(total - extract - dbt - publish, 2), "settings": settings}
+    return {
+        "seconds": total,
+        "runs": runs,
+        "definitions_s": round(loaded, 2),
+        "extract_steps_s": round(extract, 2),
+        "dbt_step_s": round(dbt, 2),
+        "publish_step_s": round(publish, 2),
+        "outside_steps_s": round(total - extract - dbt - publish, 2),
+        "settings": settings,
+    }
 
 
 def dbt_command(args: list[str], settings, target: Path) -> float:
@@ -68,8 +80,19 @@ def dbt_command(args: list[str], settings, target: Path) -> float:
     from orchestration.settings import DBT_PROJECT_DIR
 
     config = load_companies(settings.companies_file, require_env=False)
-    command = [dbt_executable(), *args, "--vars", json.dumps(dbt_vars(config, settings)), "--target-path", str(target),
-               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
+    command = [
+        dbt_executable(),
+        *args,
+        "--vars",
+        json.dumps(dbt_vars(config, settings)),
+        "--target-path",
+        str(target),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--quiet",
+    ]
     start = time.perf_counter()
     done = subprocess.run(command, env={**os.environ, **settings.dbt_env()}, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
@@ -122,8 +145,12 @@ def model_rows(build_db: Path) -> dict[str, int]:
 
     con = duckdb.connect(str(build_db), read_only=True)
     try:
-        names = [r[0] for r in con.execute("select table_name from information_schema.tables "
-                                           "where table_schema = 'marts' order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         return {n: con.execute(f'select count(*) from marts."{n}"').fetchone()[0] for n in names}
     finally:
         con.close()
@@ -144,9 +171,15 @@ def main(work: Path, repeats: int) -> dict:
             start = time.perf_counter()
             publish_marts(settings.build_db, settings.published_db)
             publishes.append(time.perf_counter() - start)
-        out.update({"dbt_build_s": round(statistics.median(builds), 2), "dbt_run_s": round(statistics.median(runs), 2),
-                    "direct_sql_s": round(statistics.median(direct), 2),
-                    "publish_s": round(statistics.median(publishes), 2), "mart_rows": model_rows(settings.build_db)})
+        out.update(
+            {
+                "dbt_build_s": round(statistics.median(builds), 2),
+                "dbt_run_s": round(statistics.median(runs), 2),
+                "direct_sql_s": round(statistics.median(direct), 2),
+                "publish_s": round(statistics.median(publishes), 2),
+                "mart_rows": model_rows(settings.build_db),
+            }
+        )
     return out
 
 

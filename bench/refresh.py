@@ -38,14 +38,20 @@ def run(defs, instance, erp: str, company: str, tags: dict) -> dict:
     from bench.pipeline import step_times
 
     result = defs.resolve_job_def(f"{erp}_fiscal_year_job").execute_in_process(
-        instance=instance, partition_key=dg.MultiPartitionKey({"company": company, "fiscal_year": FISCAL_YEAR}),
-        tags=tags, raise_on_error=False)
+        instance=instance,
+        partition_key=dg.MultiPartitionKey({"company": company, "fiscal_year": FISCAL_YEAR}),
+        tags=tags,
+        raise_on_error=False,
+    )
     if not result.success:
         raise SystemExit(f"{erp} fiscal-year run failed: {result.run_id}")
     steps = step_times(instance, [result.run_id])
     ledger = next(m.metadata for m in result.asset_materializations_for_node(f"raw__{erp}__ledger"))
-    return {"ledger_step_s": round(steps[f"raw__{erp}__ledger"], 2), "mode": ledger["mode"].text,
-            "rows": ledger["dagster/row_count"].value}
+    return {
+        "ledger_step_s": round(steps[f"raw__{erp}__ledger"], 2),
+        "mode": ledger["mode"].text,
+        "rows": ledger["dagster/row_count"].value,
+    }
 
 
 def sorted_rows(path: Path) -> list[tuple]:
@@ -60,16 +66,30 @@ def style_row(url: str, defs, instance, settings, erp: str, repeats: int) -> dic
     job = defs.resolve_job_def(f"{erp}_reference_job")
     if not job.execute_in_process(instance=instance, partition_key=company).success:
         raise SystemExit(f"{erp} reference run failed")
-    part = settings.lake_root / "raw" / erp / "ledger" / f"company={company}" / f"fiscal_year={FISCAL_YEAR}" / "part-0.parquet"
+    part = (
+        settings.lake_root
+        / "raw"
+        / erp
+        / "ledger"
+        / f"company={company}"
+        / f"fiscal_year={FISCAL_YEAR}"
+        / "part-0.parquet"
+    )
     first, first_s, first_requests = counted(url, lambda: run(defs, instance, erp, company, {}))
-    row = {"style": erp, "fiscal_year": FISCAL_YEAR, "ledger_rows": first["rows"],
-           "full": {"seconds": round(first_s, 2), **first, "requests": first_requests}}
+    row = {
+        "style": erp,
+        "fiscal_year": FISCAL_YEAR,
+        "ledger_rows": first["rows"],
+        "full": {"seconds": round(first_s, 2), **first, "requests": first_requests},
+    }
     change = None
     if erp == "procountor":
         stored = part.with_name("before-change.parquet")
         shutil.copy(part, stored)
-        change = httpx.post(f"{url}/_sim/change", json={"company": company, "fiscal_year": FISCAL_YEAR,
-                                                         "share": SHARE, "version": CHANGE_VERSION}).json()
+        change = httpx.post(
+            f"{url}/_sim/change",
+            json={"company": company, "fiscal_year": FISCAL_YEAR, "share": SHARE, "version": CHANGE_VERSION},
+        ).json()
     refreshes = []
     for _ in range(repeats):
         if change is not None:
@@ -77,9 +97,12 @@ def style_row(url: str, defs, instance, settings, erp: str, repeats: int) -> dic
         result, seconds, requests = counted(url, lambda: run(defs, instance, erp, company, incremental))
         refreshes.append({"seconds": seconds, **result, "requests": requests})
     row["change"] = change
-    row["refresh"] = {**refreshes[0], "seconds": round(statistics.median(r["seconds"] for r in refreshes), 2),
-                      "ledger_step_s": round(statistics.median(r["ledger_step_s"] for r in refreshes), 2),
-                      "runs": repeats}
+    row["refresh"] = {
+        **refreshes[0],
+        "seconds": round(statistics.median(r["seconds"] for r in refreshes), 2),
+        "ledger_step_s": round(statistics.median(r["ledger_step_s"] for r in refreshes), 2),
+        "runs": repeats,
+    }
     if change is not None:
         refreshed = sorted_rows(part)
         unchanged, seconds, requests = counted(url, lambda: run(defs, instance, erp, company, incremental))

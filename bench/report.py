@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.gate import same
@@ -11,9 +11,12 @@ from connectors.offload import WORKERS_ENV
 
 
 def extract_tables(rows: list[dict]) -> list[str]:
-    out = ["### Extraction (3 fiscal years per size; lines = ledger lines written)", "",
-           "| size | style | contender | median s (min-max) | lines/s | vs fetch+parse+write | peak RSS MB | CPU s |",
-           "|---|---|---|---:|---:|---:|---:|---:|"]
+    out = [
+        "### Extraction (3 fiscal years per size; lines = ledger lines written)",
+        "",
+        "| size | style | contender | median s (min-max) | lines/s | vs fetch+parse+write | peak RSS MB | CPU s |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     groups: dict[tuple, dict] = {}
     for r in rows:
         groups.setdefault((r["size"], r["style"]), {})[r["contender"]] = r
@@ -28,43 +31,63 @@ def extract_tables(rows: list[dict]) -> list[str]:
             if not gate_ok:
                 out.append(f"| {size} | {style} | {name} | failed the correctness gate | | | | |")
                 continue
-            ratio = f"{floor / r['median_s']:.2f}" if name in ("extract", "extract_inline", "dlt_default",
-                                                                "dlt_tuned") else ""
-            label = {"extract": "**ours**", "extract_inline": f"ours, {WORKERS_ENV}=0", "fetch": "fetch only",
-                     "parse": "parse only", "write": "write only"}.get(name, name)
-            out.append(f"| {size} | {style} | {label} | {r['median_s']} ({r['min_s']}-{r['max_s']}) | "
-                       f"{r.get('lines_per_s', '-') if name != 'fetch' else str(r.get('mb_per_s')) + ' MB/s'} | "
-                       f"{ratio} | {r['peak_rss_mb']} | {r['cpu_s']} |")
+            ratio = (
+                f"{floor / r['median_s']:.2f}"
+                if name in ("extract", "extract_inline", "dlt_default", "dlt_tuned")
+                else ""
+            )
+            label = {
+                "extract": "**ours**",
+                "extract_inline": f"ours, {WORKERS_ENV}=0",
+                "fetch": "fetch only",
+                "parse": "parse only",
+                "write": "write only",
+            }.get(name, name)
+            out.append(
+                f"| {size} | {style} | {label} | {r['median_s']} ({r['min_s']}-{r['max_s']}) | "
+                f"{r.get('lines_per_s', '-') if name != 'fetch' else str(r.get('mb_per_s')) + ' MB/s'} | "
+                f"{ratio} | {r['peak_rss_mb']} | {r['cpu_s']} |"
+            )
         if "dlt_default" in g and ours:
-            out.append(f"| {size} | {style} | ours vs dlt default | {g['dlt_default']['median_s'] / ours['median_s']:.1f}x "
-                       f"faster | | | | |")
+            out.append(
+                f"| {size} | {style} | ours vs dlt default | {g['dlt_default']['median_s'] / ours['median_s']:.1f}x "
+                f"faster | | | | |"
+            )
     return out
 
 
 def marts_table(rows: list[dict]) -> list[str]:
-    out = ["### Marts and the whole pipeline (real Dagster definitions, empty instance)", "",
-           "| size | ERPs | Dagster runs | pipeline s | extract steps s | dbt build s | dbt run s | direct SQL s "
-           "| dbt run / direct | publish s | fct_gl_entries | fct_account_balances_monthly |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "### Marts and the whole pipeline (real Dagster definitions, empty instance)",
+        "",
+        "| size | ERPs | Dagster runs | pipeline s | extract steps s | dbt build s | dbt run s | direct SQL s "
+        "| dbt run / direct | publish s | fct_gl_entries | fct_account_balances_monthly |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         marts = r.get("mart_rows", {})
-        out.append(f"| {r['size']} | {', '.join(r['styles'])} | {r['runs']} | {r['seconds']:.1f} | {r['extract_steps_s']} | "
-                   f"{r['dbt_build_s']} | {r['dbt_run_s']} | {r['direct_sql_s']} | "
-                   f"{r['dbt_run_s'] / max(r['direct_sql_s'], 1e-9):.1f} | {r['publish_s']} | "
-                   f"{marts.get('fct_gl_entries', '-')} | {marts.get('fct_account_balances_monthly', '-')} |")
+        out.append(
+            f"| {r['size']} | {', '.join(r['styles'])} | {r['runs']} | {r['seconds']:.1f} | {r['extract_steps_s']} | "
+            f"{r['dbt_build_s']} | {r['dbt_run_s']} | {r['direct_sql_s']} | "
+            f"{r['dbt_run_s'] / max(r['direct_sql_s'], 1e-9):.1f} | {r['publish_s']} | "
+            f"{marts.get('fct_gl_entries', '-')} | {marts.get('fct_account_balances_monthly', '-')} |"
+        )
     return out
 
 
 def office_table(r: dict) -> list[str]:
     total = r["seconds"]
     outside = r["outside_steps_s"]
-    return ["### Accounting office backfill (empty instance)", "",
-            "| companies | ERPs | fiscal years | Dagster runs | total s | extract steps s | dbt step s | publish s "
-            "| outside steps (Dagster) s | share outside our code |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {r['companies']} | {', '.join(f'{k} {v}' for k, v in r['erps'].items())} | {r['fiscal_years']} | "
-            f"{r['runs']} | {total:.1f} | {r['extract_steps_s']} | {r['dbt_step_s']} | {r['publish_step_s']} | {outside} | "
-            f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |"]
+    return [
+        "### Accounting office backfill (empty instance)",
+        "",
+        "| companies | ERPs | fiscal years | Dagster runs | total s | extract steps s | dbt step s | publish s "
+        "| outside steps (Dagster) s | share outside our code |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {r['companies']} | {', '.join(f'{k} {v}' for k, v in r['erps'].items())} | {r['fiscal_years']} | "
+        f"{r['runs']} | {total:.1f} | {r['extract_steps_s']} | {r['dbt_step_s']} | {r['publish_step_s']} | {outside} | "
+        f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |",
+    ]
 
 
 def _requests(counts: dict) -> str:
@@ -74,28 +97,37 @@ def _requests(counts: dict) -> str:
 
 
 def refresh_table(rows: list[dict]) -> list[str]:
-    out = ["### Nightly refresh of one fiscal year (requests counted by the simulator)", "",
-           "| size | style | FY lines | changed | read | requests | ledger step s | run s | equals a full re-read |",
-           "|---|---|---:|---|---|---:|---:|---:|---|"]
+    out = [
+        "### Nightly refresh of one fiscal year (requests counted by the simulator)",
+        "",
+        "| size | style | FY lines | changed | read | requests | ledger step s | run s | equals a full re-read |",
+        "|---|---|---:|---|---|---:|---:|---:|---|",
+    ]
     for r in rows:
         change = r.get("change")
-        what = f"{change['lines']} lines ({change['edited']} receipts edited, {change['added']} added)" if change else "-"
+        what = (
+            f"{change['lines']} lines ({change['edited']} receipts edited, {change['added']} added)" if change else "-"
+        )
         scenarios = [("first full read", r["full"], "")]
         if change:
-            scenarios += [("nightly, after the change", r["refresh"], "yes" if r["equals_full_read"] else "**NO**"),
-                          ("nightly, nothing changed", r["no_change"], ""),
-                          ("full re-read of the changed year", r["full_after_change"], "")]
+            scenarios += [
+                ("nightly, after the change", r["refresh"], "yes" if r["equals_full_read"] else "**NO**"),
+                ("nightly, nothing changed", r["no_change"], ""),
+                ("full re-read of the changed year", r["full_after_change"], ""),
+            ]
         else:
             scenarios.append(("nightly (no change tracking: full year)", r["refresh"], ""))
         for label, s, equal in scenarios:
-            out.append(f"| {r['size']} | {r['style']} | {r['ledger_rows']} | {what if s is r['refresh'] else ''} | "
-                       f"{label} | {_requests(s['requests'])} | {s['ledger_step_s']} | {s['seconds']} | {equal} |")
+            out.append(
+                f"| {r['size']} | {r['style']} | {r['ledger_rows']} | {what if s is r['refresh'] else ''} | "
+                f"{label} | {_requests(s['requests'])} | {s['ledger_step_s']} | {s['seconds']} | {equal} |"
+            )
     return out
 
 
 def write_report(report: dict, results: Path) -> Path:
     results.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = results / f"{stamp}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     (results / "latest.md").write_text(markdown(report))
@@ -105,9 +137,12 @@ def write_report(report: dict, results: Path) -> Path:
 def markdown(report: dict) -> str:
     """The Markdown summary of one run (`python -m bench.report <results.json>` prints it again)."""
     v = report["versions"]
-    lines = [f"Command: `{report['command']}` ({report['started']}, {report['total_minutes']} min). "
-             f"Python {v['python']}, {v['cpus']} CPUs, dagster {v['dagster']}, dbt-core {v['dbt-core']}, "
-             f"duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, dlt {v['dlt']}.", ""]
+    lines = [
+        f"Command: `{report['command']}` ({report['started']}, {report['total_minutes']} min). "
+        f"Python {v['python']}, {v['cpus']} CPUs, dagster {v['dagster']}, dbt-core {v['dbt-core']}, "
+        f"duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, dlt {v['dlt']}.",
+        "",
+    ]
     if report.get("extract"):
         lines += extract_tables(report["extract"]) + [""]
     if report.get("marts"):

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -57,10 +57,17 @@ def summarize(name: str, runs: list[dict], **extra) -> dict:
     seconds = [r["seconds"] for r in runs]
     median = statistics.median(seconds)
     first = runs[0]
-    row = {"contender": name, **extra, "median_s": round(median, 3), "min_s": round(min(seconds), 3),
-           "max_s": round(max(seconds), 3), "rows": first.get("rows"), "requests": first.get("requests"),
-           "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-           "cpu_s": round(statistics.median(r["cpu_seconds"] for r in runs), 2)}
+    row = {
+        "contender": name,
+        **extra,
+        "median_s": round(median, 3),
+        "min_s": round(min(seconds), 3),
+        "max_s": round(max(seconds), 3),
+        "rows": first.get("rows"),
+        "requests": first.get("requests"),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "cpu_s": round(statistics.median(r["cpu_seconds"] for r in runs), 2),
+    }
     if name != "fetch" and first.get("rows"):
         row["lines_per_s"] = round(first["rows"] / median)
     if name == "fetch":
@@ -71,16 +78,22 @@ def summarize(name: str, runs: list[dict], **extra) -> dict:
     return row
 
 
-def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool,
-                 procountor_sizes: list[str]) -> list[dict]:
+def extract_part(
+    sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool, procountor_sizes: list[str]
+) -> list[dict]:
     results = []
     for size in sizes:
         active = [s for s in styles if s != "procountor" or size in procountor_sizes]
         with bulk_server([tenant(s, size) for s in active]) as url:
             for style in active:
                 # Procountor's receipts are decoded in-process anyway: no second run of the same code for it.
-                contenders = ["extract", *(["extract_inline"] if style in OFFLOADING else []), "fetch", "parse",
-                              "write"]
+                contenders = [
+                    "extract",
+                    *(["extract_inline"] if style in OFFLOADING else []),
+                    "fetch",
+                    "parse",
+                    "write",
+                ]
                 if with_dlt and style == "fennoa":
                     contenders += ["dlt_default", "dlt_tuned"]
                 runs: dict[str, list[dict]] = {c: [] for c in contenders}
@@ -90,14 +103,17 @@ def extract_part(sizes: list[str], styles: list[str], repeats: int, work: Path, 
                             if contender.startswith("dlt_"):
                                 result = stage(["-m", "bench.dlt_contender", contender.removeprefix("dlt_"), url, out])
                             elif contender == "extract_inline":  # the same code with decoding in-process
-                                result = stage(["-m", "bench.stages", style, "extract", url, out],
-                                               env={**os.environ, WORKERS_ENV: "0"})
+                                result = stage(
+                                    ["-m", "bench.stages", style, "extract", url, out],
+                                    env={**os.environ, WORKERS_ENV: "0"},
+                                )
                             else:
                                 result = stage(["-m", "bench.stages", style, contender, url, out])
                         if repeat:
                             runs[contender].append(result)
-                        print(f"  {size} {style:<10} {contender:<12} run {repeat}: {result['seconds']:.2f} s",
-                              flush=True)
+                        print(
+                            f"  {size} {style:<10} {contender:<12} run {repeat}: {result['seconds']:.2f} s", flush=True
+                        )
                 lines = runs["extract"][0]["rows"]
                 for contender in contenders:
                     row = summarize(contender, runs[contender], size=size, style=style, ledger_lines=lines)
@@ -126,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
     parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
-    parser.add_argument("--procountor-sizes", default="S,M",
-                        help="sizes at which the Procountor style runs (N+1 requests: L is 750 k detail calls a run)")
+    parser.add_argument(
+        "--procountor-sizes",
+        default="S,M",
+        help="sizes at which the Procountor style runs (N+1 requests: L is 750 k detail calls a run)",
+    )
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     unknown = set(sizes) - set(SIZES)
@@ -138,24 +157,32 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("dlt is not installed: `make bench` installs it (the `bench` extra), or pass --no-dlt")
     procountor_sizes = args.procountor_sizes.split(",")
     started = time.monotonic()
-    report: dict = {"command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-                    "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": versions()}
+    report: dict = {
+        "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
     with tempfile.TemporaryDirectory(prefix="nordledger-bench-") as tmp:
         work = Path(tmp)
         if "extract" in parts:
-            report["extract"] = extract_part(sizes, args.styles.split(","), args.repeats, work, not args.no_dlt,
-                                             procountor_sizes)
+            report["extract"] = extract_part(
+                sizes, args.styles.split(","), args.repeats, work, not args.no_dlt, procountor_sizes
+            )
         if "marts" in parts:
             from bench.marts import marts_part
+
             report["marts"] = marts_part(sizes, args.repeats, work, procountor_sizes)
         if "office" in parts:
             from bench.marts import office_part
+
             report["office"] = office_part(args.office_companies, work)
         if "refresh" in parts:
             from bench.marts import refresh_part
+
             report["refresh"] = refresh_part(args.refresh_size, args.repeats, work)
     report["total_minutes"] = round((time.monotonic() - started) / 60, 1)
     from bench.report import write_report
+
     path = write_report(report, RESULTS)
     print(f"\nResults: {path} and {RESULTS / 'latest.md'}")
     return 0

@@ -36,8 +36,13 @@ PROCOUNTOR_PAGE = 200
 def client(base: str, style: str) -> httpx.Client:
     # The bulk simulator keys its memory by who asks, so baselines name the same company as our client.
     auth = (CREDENTIALS["fennoa"]["username"], CREDENTIALS["fennoa"]["api_key"]) if style == "fennoa" else None
-    headers = {"X-Netvisor-Authentication-CustomerId": CREDENTIALS["netvisor"]["customer_id"]} \
-        if style == "netvisor" else {"Authorization": "Bearer bench_procountor.baseline"} if style == "procountor" else {}
+    headers = (
+        {"X-Netvisor-Authentication-CustomerId": CREDENTIALS["netvisor"]["customer_id"]}
+        if style == "netvisor"
+        else {"Authorization": "Bearer bench_procountor.baseline"}
+        if style == "procountor"
+        else {}
+    )
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     return httpx.Client(base_url=base + MOUNTS[style] + "/", auth=auth, headers=headers, timeout=300, limits=limits)
 
@@ -48,8 +53,10 @@ def fennoa_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
     yield first.content
     count = orjson.loads(first.content)["pagination"]["pagesCount"]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        yield from pool.map(lambda p: http.get(path, params={"page": p, "limit": FENNOA_PAGE})
-                            .raise_for_status().content, range(2, count + 1))
+        yield from pool.map(
+            lambda p: http.get(path, params={"page": p, "limit": FENNOA_PAGE}).raise_for_status().content,
+            range(2, count + 1),
+        )
 
 
 def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
@@ -57,8 +64,13 @@ def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
     # The connector's own window plan, fed the same answers, asks for the same windows.
     plan = WindowPlan(period.start, period.end)
     while (window := plan.next()) is not None:
-        body = http.get(f"accountingledger.nv?startdate={window[0].isoformat()}&enddate={window[1].isoformat()}"
-                        f"&voucherstatus=1").raise_for_status().content
+        body = (
+            http.get(
+                f"accountingledger.nv?startdate={window[0].isoformat()}&enddate={window[1].isoformat()}&voucherstatus=1"
+            )
+            .raise_for_status()
+            .content
+        )
         plan.answered(window, len(body))
         yield body
 
@@ -68,9 +80,20 @@ def procountor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes
 
     ids, page, listed = [], 0, 0
     while True:
-        body = http.get("ledgerreceipts", params={
-            "startDate": period.start.isoformat(), "endDate": period.end.isoformat(), "page": page,
-            "size": PROCOUNTOR_PAGE, "orderById": "ASC"}).raise_for_status().content
+        body = (
+            http.get(
+                "ledgerreceipts",
+                params={
+                    "startDate": period.start.isoformat(),
+                    "endDate": period.end.isoformat(),
+                    "page": page,
+                    "size": PROCOUNTOR_PAGE,
+                    "orderById": "ASC",
+                },
+            )
+            .raise_for_status()
+            .content
+        )
         yield body
         data = orjson.loads(body)
         listed += len(data["results"])
@@ -87,13 +110,13 @@ PAGES = {"fennoa": fennoa_pages, "netvisor": netvisor_pages, "procountor": proco
 
 def parse_fennoa(body: bytes, columns: dict[str, list]) -> None:
     rows = orjson.loads(body)["data"]
-    for name in ("statement_id", "account", "date", "debit", "credit", "description", "series", "number",
-                 "dimensions"):
+    for name in ("statement_id", "account", "date", "debit", "credit", "description", "series", "number", "dimensions"):
         columns.setdefault(name, []).extend([r.get(name) for r in rows])
 
 
 def parse_netvisor(body: bytes, columns: dict[str, list]) -> None:
     import io
+
     for _, element in ET.iterparse(io.BytesIO(body), events=("end",)):
         tag = element.tag
         if tag == "VoucherLine":
@@ -124,14 +147,17 @@ def our_client(style: str, base: str):
     if style == "fennoa":
         return FennoaClient("bench_fennoa", url, c["username"], c["api_key"])
     if style == "netvisor":
-        return NetvisorClient("bench_netvisor", url, c["customer_id"], c["customer_key"], c["partner_id"],
-                              c["partner_key"], "2345678-0")
-    return ProcountorClient("bench_procountor", url, c["client_id"], c["client_secret"], c["api_key"],
-                            requests_per_second=None)
+        return NetvisorClient(
+            "bench_netvisor", url, c["customer_id"], c["customer_key"], c["partner_id"], c["partner_key"], "2345678-0"
+        )
+    return ProcountorClient(
+        "bench_procountor", url, c["client_id"], c["client_secret"], c["api_key"], requests_per_second=None
+    )
 
 
 def ledger_schema(style: str) -> pa.Schema:
     import importlib
+
     return importlib.import_module(f"connectors.{style}").SCHEMAS["ledger"]
 
 
@@ -201,9 +227,13 @@ def measure(result: dict) -> dict:
         hwm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     # Children report only the largest one's peak: count it once per decode worker (an upper bound).
     worker_mb = round(workers * children.ru_maxrss / 1024, 1) if workers else 0.0
-    return {**result, "peak_rss_mb": round(hwm_kb / 1024 + worker_mb, 1), "decode_workers": workers,
-            "workers_peak_rss_mb": worker_mb,
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2)}
+    return {
+        **result,
+        "peak_rss_mb": round(hwm_kb / 1024 + worker_mb, 1),
+        "decode_workers": workers,
+        "workers_peak_rss_mb": worker_mb,
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime + children.ru_utime + children.ru_stime, 2),
+    }
 
 
 if __name__ == "__main__":
@@ -211,5 +241,6 @@ if __name__ == "__main__":
     measured = measure(run(style_, stage_, base_, Path(out_)))
     if "gate_files" in measured:  # read back only now: its memory and time are not the extraction's
         from bench.gate import gate_figures
+
         measured["gate"] = gate_figures(measured.pop("gate_files"))
     print(json.dumps(measured))

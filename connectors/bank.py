@@ -22,17 +22,36 @@ from connectors.errors import AuthenticationError
 
 MONEY = pa.decimal128(18, 2)
 SCHEMAS: dict[str, pa.Schema] = {
-    "bank_accounts": pa.schema([
-        ("company_id", pa.string()), ("connection_id", pa.string()), ("account_id", pa.string()),
-        ("provider_id", pa.string()), ("name", pa.string()), ("iban", pa.string()), ("currency", pa.string()),
-        ("booked_balance", MONEY), ("available_balance", MONEY), ("account_type", pa.string()),
-    ]),
-    "bank_transactions": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("connection_id", pa.string()),
-        ("account_id", pa.string()), ("transaction_id", pa.string()), ("booking_date", pa.date32()),
-        ("state", pa.string()), ("amount", MONEY), ("currency", pa.string()), ("balance", MONEY),
-        ("text", pa.string()), ("type", pa.string()),
-    ]),
+    "bank_accounts": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("connection_id", pa.string()),
+            ("account_id", pa.string()),
+            ("provider_id", pa.string()),
+            ("name", pa.string()),
+            ("iban", pa.string()),
+            ("currency", pa.string()),
+            ("booked_balance", MONEY),
+            ("available_balance", MONEY),
+            ("account_type", pa.string()),
+        ]
+    ),
+    "bank_transactions": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("connection_id", pa.string()),
+            ("account_id", pa.string()),
+            ("transaction_id", pa.string()),
+            ("booking_date", pa.date32()),
+            ("state", pa.string()),
+            ("amount", MONEY),
+            ("currency", pa.string()),
+            ("balance", MONEY),
+            ("text", pa.string()),
+            ("type", pa.string()),
+        ]
+    ),
 }
 
 
@@ -51,8 +70,10 @@ class TokenSet:
     authorized_at: datetime  # the last supervised login
 
     def __repr__(self) -> str:  # never print tokens
-        return (f"TokenSet(provider_id={self.provider_id!r}, login_expires={self.login_expires.isoformat()}, "
-                f"supports_unattended={self.supports_unattended})")
+        return (
+            f"TokenSet(provider_id={self.provider_id!r}, login_expires={self.login_expires.isoformat()}, "
+            f"supports_unattended={self.supports_unattended})"
+        )
 
     def to_json(self) -> dict:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
@@ -112,9 +133,7 @@ class BankAggregator(ABC):
         """When the current consent ends (None: never authorized)."""
 
     @abstractmethod
-    def accounts(self) -> Iterator[pa.RecordBatch]:
-        ...
+    def accounts(self) -> Iterator[pa.RecordBatch]: ...
 
     @abstractmethod
-    def transactions(self, account_id: str, start: date, end: date, fiscal_year: int) -> Iterator[pa.RecordBatch]:
-        ...
+    def transactions(self, account_id: str, start: date, end: date, fiscal_year: int) -> Iterator[pa.RecordBatch]: ...

@@ -29,38 +29,84 @@ CHUNK_ROWS = 10_000
 MONEY = pa.decimal128(18, 2)
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "accounts": pa.schema([
-        ("company_id", pa.string()), ("account_number", pa.string()), ("account_name", pa.string()),
-        ("vatcode_id", pa.int64()), ("vatcode_type", pa.string()), ("vatcode", pa.string()),
-    ]),
-    "periods": pa.schema([
-        ("company_id", pa.string()), ("period_id", pa.string()), ("start_date", pa.date32()),
-        ("end_date", pa.date32()), ("fiscal_year", pa.int32()), ("is_locked", pa.bool_()),
-    ]),
-    "vatcodes": pa.schema([
-        ("company_id", pa.string()), ("vatcode_id", pa.int64()), ("vatcode_type", pa.string()),
-        ("name", pa.string()),
-    ]),
-    "dimensions": pa.schema([
-        ("company_id", pa.string()), ("dimension_type_id", pa.string()), ("dimension_type_name", pa.string()),
-        ("item_id", pa.string()), ("item_code", pa.string()), ("item_name", pa.string()),
-        ("is_active", pa.bool_()),
-    ]),
-    "ledger": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("statement_id", pa.string()), ("line_number", pa.int32()), ("entry_date", pa.date32()),
-        ("series", pa.string()), ("statement_number", pa.int64()), ("account_number", pa.string()),
-        ("description", pa.string()), ("debit", MONEY), ("credit", MONEY),
-        ("dimensions", pa.list_(pa.struct([("type_id", pa.string()), ("item_code", pa.string())]))),
-    ]),
-    "opening_balances": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("period_start", pa.date32()), ("account_number", pa.string()), ("debit", MONEY), ("credit", MONEY),
-    ]),
-    "account_balances": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("account_number", pa.string()), ("balance_date", pa.date32()), ("debit", MONEY), ("credit", MONEY),
-    ]),
+    "accounts": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("account_number", pa.string()),
+            ("account_name", pa.string()),
+            ("vatcode_id", pa.int64()),
+            ("vatcode_type", pa.string()),
+            ("vatcode", pa.string()),
+        ]
+    ),
+    "periods": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("period_id", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("fiscal_year", pa.int32()),
+            ("is_locked", pa.bool_()),
+        ]
+    ),
+    "vatcodes": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("vatcode_id", pa.int64()),
+            ("vatcode_type", pa.string()),
+            ("name", pa.string()),
+        ]
+    ),
+    "dimensions": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("dimension_type_id", pa.string()),
+            ("dimension_type_name", pa.string()),
+            ("item_id", pa.string()),
+            ("item_code", pa.string()),
+            ("item_name", pa.string()),
+            ("is_active", pa.bool_()),
+        ]
+    ),
+    "ledger": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("statement_id", pa.string()),
+            ("line_number", pa.int32()),
+            ("entry_date", pa.date32()),
+            ("series", pa.string()),
+            ("statement_number", pa.int64()),
+            ("account_number", pa.string()),
+            ("description", pa.string()),
+            ("debit", MONEY),
+            ("credit", MONEY),
+            ("dimensions", pa.list_(pa.struct([("type_id", pa.string()), ("item_code", pa.string())]))),
+        ]
+    ),
+    "opening_balances": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("period_start", pa.date32()),
+            ("account_number", pa.string()),
+            ("debit", MONEY),
+            ("credit", MONEY),
+        ]
+    ),
+    "account_balances": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("account_number", pa.string()),
+            ("balance_date", pa.date32()),
+            ("debit", MONEY),
+            ("credit", MONEY),
+        ]
+    ),
 }
 
 
@@ -71,19 +117,37 @@ def _batch(endpoint: str, rows: list[dict]) -> pa.RecordBatch:
 class FennoaClient(SessionClient):
     source = SOURCE
 
-    def __init__(self, company_id: str, base_url: str, username: str, api_key: str, *,
-                 page_size: int = MAX_PAGE_SIZE, max_concurrency: int = 4, retry: RetryPolicy | None = None,
-                 requests_per_second: float | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep=None):
+    def __init__(
+        self,
+        company_id: str,
+        base_url: str,
+        username: str,
+        api_key: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        max_concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        requests_per_second: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep=None,
+    ):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"Fennoa page size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
         self.company_id = company_id
         self.page_size = page_size
         self.max_concurrency = max_concurrency
         kwargs = {"sleep": sleep} if sleep else {}
-        self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/",
-                                  auth=httpx.BasicAuth(username, api_key), max_concurrency=max_concurrency,
-                                  retry=retry, transport=transport, rate_limit=requests_per_second, **kwargs)
+        self.session = ApiSession(
+            SOURCE,
+            company_id,
+            base_url.rstrip("/") + "/",
+            auth=httpx.BasicAuth(username, api_key),
+            max_concurrency=max_concurrency,
+            retry=retry,
+            transport=transport,
+            rate_limit=requests_per_second,
+            **kwargs,
+        )
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
 
@@ -100,6 +164,7 @@ class FennoaClient(SessionClient):
         converts its amounts to DECIMAL(18,2) with a round-trip check and, where that check cannot
         vouch for a value, decodes the page again exactly from `_raw`.
         """
+
         def classify(response: httpx.Response) -> dict:
             return _checked_body(self.company_id, endpoint, response.status_code, response.content, fast)
 
@@ -109,6 +174,7 @@ class FennoaClient(SessionClient):
 
     def _raw(self, path: str, endpoint: str, params: dict) -> bytes:
         """GET a path and return the body undecoded: a decode worker checks the envelope."""
+
         def classify(response: httpx.Response) -> bytes:
             if response.status_code >= 400:  # decoded here, for the error it names
                 _checked_body(self.company_id, endpoint, response.status_code, response.content, False)
@@ -131,47 +197,97 @@ class FennoaClient(SessionClient):
         if self._periods is None:
             rows = self._rows("periods", self.get("accounting_api/get/periods", "periods"))
             locks = self._rows("locking_periods", self.get("accounting_api/get/locking_periods", "locking_periods"))
-            locked_until = max((iso_date(r.get("value"), "value") for r in locks
-                                if isinstance(r, dict) and r.get("code") == "accounting_locked"), default=None)
+            locked_until = max(
+                (
+                    iso_date(r.get("value"), "value")
+                    for r in locks
+                    if isinstance(r, dict) and r.get("code") == "accounting_locked"
+                ),
+                default=None,
+            )
 
             def parse(row: dict) -> FiscalPeriod:
                 end = iso_date(row["end_date"], "end_date")
-                return FiscalPeriod(str(row["id"]), iso_date(row["start_date"], "start_date"), end,
-                                    locked=locked_until is not None and end <= locked_until)
+                return FiscalPeriod(
+                    str(row["id"]),
+                    iso_date(row["start_date"], "start_date"),
+                    end,
+                    locked=locked_until is not None and end <= locked_until,
+                )
 
             self._periods = sorted(self._parse("periods", parse, rows), key=lambda p: p.start)
         return self._periods
 
     def periods(self) -> Iterator[pa.RecordBatch]:
-        yield _batch("periods", [
-            {"company_id": self.company_id, "period_id": p.id, "start_date": p.start, "end_date": p.end,
-             "fiscal_year": int(p.key), "is_locked": p.locked} for p in self.fiscal_periods()])
+        yield _batch(
+            "periods",
+            [
+                {
+                    "company_id": self.company_id,
+                    "period_id": p.id,
+                    "start_date": p.start,
+                    "end_date": p.end,
+                    "fiscal_year": int(p.key),
+                    "is_locked": p.locked,
+                }
+                for p in self.fiscal_periods()
+            ],
+        )
 
     def accounts(self) -> Iterator[pa.RecordBatch]:
         rows = self._rows("accounts", self.get("accounting_api/get/accounts", "accounts"))
-        yield _batch("accounts", self._parse("accounts", lambda r: {
-            "company_id": self.company_id, "account_number": account_number(r["code"], "code"),
-            "account_name": r.get("name"), "vatcode_id": _int_or_none(r.get("vatcode_id")),
-            "vatcode_type": r.get("vatcode_type"), "vatcode": r.get("vatcode"),
-        }, rows))
+        yield _batch(
+            "accounts",
+            self._parse(
+                "accounts",
+                lambda r: {
+                    "company_id": self.company_id,
+                    "account_number": account_number(r["code"], "code"),
+                    "account_name": r.get("name"),
+                    "vatcode_id": _int_or_none(r.get("vatcode_id")),
+                    "vatcode_type": r.get("vatcode_type"),
+                    "vatcode": r.get("vatcode"),
+                },
+                rows,
+            ),
+        )
 
     def vatcodes(self) -> Iterator[pa.RecordBatch]:
         rows = self._rows("vatcodes", self.get("accounting_api/get/vatcodes", "vatcodes"))
-        yield _batch("vatcodes", self._parse("vatcodes", lambda r: {
-            "company_id": self.company_id, "vatcode_id": int(r["id"]), "vatcode_type": r.get("type"),
-            "name": r.get("name"),
-        }, rows))
+        yield _batch(
+            "vatcodes",
+            self._parse(
+                "vatcodes",
+                lambda r: {
+                    "company_id": self.company_id,
+                    "vatcode_id": int(r["id"]),
+                    "vatcode_type": r.get("type"),
+                    "name": r.get("name"),
+                },
+                rows,
+            ),
+        )
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
         types = self._rows("dimension_types", self.get("dimension_api/get/types", "dimension_types"))
         names = {str(t["id"]): t.get("name_fi") or t.get("name_en") for t in types if isinstance(t, dict)}
         items = self._rows("dimensions", self.get("dimension_api", "dimensions"))
-        yield _batch("dimensions", self._parse("dimensions", lambda r: {
-            "company_id": self.company_id, "dimension_type_id": str(r["dimension_type_id"]),
-            "dimension_type_name": names.get(str(r["dimension_type_id"])), "item_id": str(r["id"]),
-            "item_code": str(r["code"]), "item_name": r.get("name_fi") or r.get("name_en"),
-            "is_active": bool(int(r.get("is_active", 1))),
-        }, items))
+        yield _batch(
+            "dimensions",
+            self._parse(
+                "dimensions",
+                lambda r: {
+                    "company_id": self.company_id,
+                    "dimension_type_id": str(r["dimension_type_id"]),
+                    "dimension_type_name": names.get(str(r["dimension_type_id"])),
+                    "item_id": str(r["id"]),
+                    "item_code": str(r["code"]),
+                    "item_name": r.get("name_fi") or r.get("name_en"),
+                    "is_active": bool(int(r.get("is_active", 1))),
+                },
+                items,
+            ),
+        )
 
     # -- fiscal-year endpoints -------------------------------------------------------------------
 
@@ -199,8 +315,9 @@ class FennoaClient(SessionClient):
         for batch in batches:
             yield _numbered(batch, line_numbers)
 
-    def _local_batches(self, path: str, period: FiscalPeriod, pages: int,
-                       chunk: list[tuple[int, list, bytes | None]]) -> Iterator[pa.RecordBatch]:
+    def _local_batches(
+        self, path: str, period: FiscalPeriod, pages: int, chunk: list[tuple[int, list, bytes | None]]
+    ) -> Iterator[pa.RecordBatch]:
         size = len(chunk[0][1])
         for page, body in self._ordered(lambda p: self._ledger_page(path, p), range(2, pages + 1)):
             chunk.append((page, _page_rows(self.company_id, self.page_size, page, body), body.get("_raw")))
@@ -211,8 +328,9 @@ class FennoaClient(SessionClient):
         if chunk:
             yield _ledger_batch(self.company_id, chunk, period)
 
-    def _offloaded_batches(self, path: str, period: FiscalPeriod, pages: int,
-                           first_chunk: list[tuple[int, list, bytes | None]]) -> Iterator[pa.RecordBatch]:
+    def _offloaded_batches(
+        self, path: str, period: FiscalPeriod, pages: int, first_chunk: list[tuple[int, list, bytes | None]]
+    ) -> Iterator[pa.RecordBatch]:
         per_chunk = max(1, CHUNK_ROWS // self.page_size)
         ahead = 2 * offload.worker_count()
         yield _ledger_batch(self.company_id, first_chunk, period)
@@ -222,18 +340,28 @@ class FennoaClient(SessionClient):
             try:
                 return offload.result(future, SOURCE, self.company_id, "ledger")
             except Retry:  # a garbled body slipped past the status code: fetch and check these pages here
-                return _ledger_batch(self.company_id, [
-                    (p, _page_rows(self.company_id, self.page_size, p, body), body.get("_raw"))
-                    for p, body in ((p, self._ledger_page(path, p)) for p in numbers)], period)
+                return _ledger_batch(
+                    self.company_id,
+                    [
+                        (p, _page_rows(self.company_id, self.page_size, p, body), body.get("_raw"))
+                        for p, body in ((p, self._ledger_page(path, p)) for p in numbers)
+                    ],
+                    period,
+                )
 
         raw: list[tuple[int, bytes]] = []
-        fetched = self._ordered(lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}),
-                                range(2, pages + 1))
+        fetched = self._ordered(
+            lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}), range(2, pages + 1)
+        )
         for page, content in fetched:
             raw.append((page, content))
             if len(raw) == per_chunk or page == pages:
-                decoding.append(([p for p, _ in raw], offload.submit(
-                    decode_ledger_pages, self.company_id, self.page_size, period, raw, offload=True)))
+                decoding.append(
+                    (
+                        [p for p, _ in raw],
+                        offload.submit(decode_ledger_pages, self.company_id, self.page_size, period, raw, offload=True),
+                    )
+                )
                 raw = []
                 while len(decoding) > ahead or (decoding and decoding[0][1].done()):
                     yield settle(*decoding.popleft())
@@ -269,23 +397,37 @@ class FennoaClient(SessionClient):
             total = money(r.get("total_sum"), "total_sum")
             if debit - credit != total:
                 raise ValueError(f"account {r.get('account_code')}: debit_sum - credit_sum != total_sum")
-            return {"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-                    "period_start": period.start, "account_number": account_number(r["account_code"], "account_code"),
-                    "debit": debit, "credit": credit}
+            return {
+                "company_id": self.company_id,
+                "fiscal_year": int(period.key),
+                "period_id": period.id,
+                "period_start": period.start,
+                "account_number": account_number(r["account_code"], "account_code"),
+                "debit": debit,
+                "credit": credit,
+            }
 
         yield _batch("opening_balances", self._parse("opening_balances", parse, self._rows("opening_balances", body)))
 
     def account_balances(self, period: FiscalPeriod, accounts: list[str]) -> Iterator[pa.RecordBatch]:
         """The balance Fennoa itself reports for each account at the fiscal year's end."""
+
         def fetch(account: str) -> dict:
-            body = self.get(f"accounting_api/get/account_balance/{account}/{period.end.isoformat()}",
-                            "account_balance")
+            body = self.get(f"accounting_api/get/account_balance/{account}/{period.end.isoformat()}", "account_balance")
             record = body.get("data") if isinstance(body.get("data"), dict) else body
-            return self._parse("account_balance", lambda r: {
-                "company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-                "account_number": account, "balance_date": period.end,
-                "debit": money(r.get("sum_debit"), "sum_debit"), "credit": money(r.get("sum_credit"), "sum_credit"),
-            }, [record])[0]
+            return self._parse(
+                "account_balance",
+                lambda r: {
+                    "company_id": self.company_id,
+                    "fiscal_year": int(period.key),
+                    "period_id": period.id,
+                    "account_number": account,
+                    "balance_date": period.end,
+                    "debit": money(r.get("sum_debit"), "sum_debit"),
+                    "credit": money(r.get("sum_credit"), "sum_credit"),
+                },
+                [record],
+            )[0]
 
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
             rows = list(pool.map(fetch, accounts))
@@ -300,6 +442,7 @@ OFFLOAD_PAGES = 40  # 20 000 lines at full pages; smaller ledgers decode faster 
 
 def _checked_body(company_id: str, endpoint: str, status_code: int, content: bytes, fast: bool) -> dict:
     """Decode a response and check Fennoa's envelope; `Retry` for a garbled body, else a named error."""
+
     def bad(cause: str) -> BadResponseError:
         return BadResponseError(SOURCE, company_id, endpoint, cause)
 
@@ -343,13 +486,15 @@ def _parse(company_id: str, endpoint: str, fn: Callable[[dict], dict], rows: lis
 def _page_rows(company_id: str, page_size: int, page: int, body: dict) -> list:
     rows = _rows(company_id, "ledger", body)
     if len(rows) > page_size:
-        raise BadResponseError(SOURCE, company_id, "ledger",
-                               f"page {page} has {len(rows)} rows, more than the limit {page_size}")
+        raise BadResponseError(
+            SOURCE, company_id, "ledger", f"page {page} has {len(rows)} rows, more than the limit {page_size}"
+        )
     return rows
 
 
-def decode_ledger_pages(company_id: str, page_size: int, period: FiscalPeriod,
-                        pages: list[tuple[int, bytes]]) -> pa.RecordBatch:
+def decode_ledger_pages(
+    company_id: str, page_size: int, period: FiscalPeriod, pages: list[tuple[int, bytes]]
+) -> pa.RecordBatch:
     """Raw ledger pages (HTTP status already < 400) as one batch; runs in a decode worker."""
     chunk = []
     for page, content in pages:
@@ -358,8 +503,7 @@ def decode_ledger_pages(company_id: str, page_size: int, period: FiscalPeriod,
     return _ledger_batch(company_id, chunk, period)
 
 
-def _ledger_batch(company_id: str, pages: list[tuple[int, list, bytes | None]],
-                  period: FiscalPeriod) -> pa.RecordBatch:
+def _ledger_batch(company_id: str, pages: list[tuple[int, list, bytes | None]], period: FiscalPeriod) -> pa.RecordBatch:
     """Pages as one batch, built column by column; line numbers are left at 0 for `_numbered`."""
     try:
         columns = _ledger_columns(company_id, [row for _, rows, _ in pages for row in rows], period)
@@ -374,8 +518,10 @@ def _ledger_batch(company_id: str, pages: list[tuple[int, list, bytes | None]],
                 parsed += _parse(company_id, "ledger", lambda r: _ledger_row(company_id, r, period), rows)
             except BadResponseError as exc:
                 raise BadResponseError(SOURCE, company_id, "ledger", f"page {page}, {exc.cause}") from None
-        columns = {name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
-                   for name in SCHEMAS["ledger"].names}
+        columns = {
+            name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
+            for name in SCHEMAS["ledger"].names
+        }
     columns["line_number"] = pa.nulls(len(columns["statement_id"]), pa.int32()).fill_null(0)
     return pa.RecordBatch.from_arrays([columns[name] for name in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
 
@@ -411,7 +557,8 @@ def _ledger_columns(company_id: str, rows: list, period: FiscalPeriod) -> dict[s
         "statement_number": pa.array([r.get("number") for r in rows], pa.int64()),
         "account_number": accounts,
         "description": pa.array([r.get("description") for r in rows], pa.string()),
-        "debit": amounts["debit"], "credit": amounts["credit"],
+        "debit": amounts["debit"],
+        "credit": amounts["credit"],
         "dimensions": _dimension_lists([r.get("dimensions") for r in rows]),
     }
 
@@ -421,11 +568,18 @@ def _ledger_row(company_id: str, r: dict, period: FiscalPeriod) -> dict:
     if not period.start <= entry_date <= period.end:
         raise ValueError(f"date {entry_date} is outside the requested window {period.start}..{period.end}")
     return {
-        "company_id": company_id, "fiscal_year": int(period.key), "period_id": period.id,
-        "statement_id": str(r["statement_id"]), "line_number": 0, "entry_date": entry_date,
-        "series": r.get("series"), "statement_number": _int_or_none(r.get("number")),
-        "account_number": account_number(r["account"]), "description": r.get("description"),
-        "debit": money(r.get("debit"), "debit"), "credit": money(r.get("credit"), "credit"),
+        "company_id": company_id,
+        "fiscal_year": int(period.key),
+        "period_id": period.id,
+        "statement_id": str(r["statement_id"]),
+        "line_number": 0,
+        "entry_date": entry_date,
+        "series": r.get("series"),
+        "statement_number": _int_or_none(r.get("number")),
+        "account_number": account_number(r["account"]),
+        "description": r.get("description"),
+        "debit": money(r.get("debit"), "debit"),
+        "credit": money(r.get("credit"), "credit"),
         "dimensions": _dimensions(r.get("dimensions")),
     }
 
@@ -466,8 +620,9 @@ def _dimension_lists(values: list) -> pa.Array:
                 types.append(item["type_id"])
                 codes.append(item["item_code"])
         offsets.append(len(types))
-    items = pa.StructArray.from_arrays([pa.array(types, pa.string()), pa.array(codes, pa.string())],
-                                       fields=list(DIMENSION))
+    items = pa.StructArray.from_arrays(
+        [pa.array(types, pa.string()), pa.array(codes, pa.string())], fields=list(DIMENSION)
+    )
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items, type=pa.list_(DIMENSION))
 
 

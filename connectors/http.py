@@ -13,7 +13,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -50,8 +50,8 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime.now(timezone.utc)).total_seconds()
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
 
 
 class RateLimiter:
@@ -91,10 +91,20 @@ def _tls_context() -> ssl.SSLContext:
 class ApiSession:
     """One company's connection to one API: an httpx client plus retry and concurrency policy."""
 
-    def __init__(self, source: str, company: str, base_url: str, *, auth: httpx.Auth | None = None,
-                 headers: dict[str, str] | None = None, max_concurrency: int = 4,
-                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep=time.sleep, rate_limit: float | None = None):
+    def __init__(
+        self,
+        source: str,
+        company: str,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: dict[str, str] | None = None,
+        max_concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep=time.sleep,
+        rate_limit: float | None = None,
+    ):
         self.source = source
         self.company = company
         self.retry = retry or RetryPolicy()
@@ -104,8 +114,14 @@ class ApiSession:
         self.requests_sent = 0
         self.retries = 0
         self._limiter = RateLimiter(rate_limit, sleep=sleep) if rate_limit else None
-        self._client = httpx.Client(base_url=base_url, auth=auth, headers=headers, verify=_tls_context(),
-                                    timeout=self.retry.timeout, transport=transport)
+        self._client = httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            headers=headers,
+            verify=_tls_context(),
+            timeout=self.retry.timeout,
+            transport=transport,
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -119,8 +135,9 @@ class ApiSession:
     def error(self, kind: type[ConnectorError], endpoint: str, cause: str) -> ConnectorError:
         return kind(self.source, self.company, endpoint, cause)
 
-    def request(self, method: str, path: str, *, endpoint: str, prepare=None, classify=None,
-                on_unauthorized=None, **kwargs):
+    def request(
+        self, method: str, path: str, *, endpoint: str, prepare=None, classify=None, on_unauthorized=None, **kwargs
+    ):
         """Send a request, retrying transient failures; raise a ConnectorError naming the endpoint.
 
         `prepare(request)` adds per-attempt headers (signatures, the current token) to each attempt.
@@ -146,14 +163,20 @@ class ApiSession:
             except httpx.TransportError as exc:
                 last_cause = f"network error ({type(exc).__name__})"
             else:
-                if (response.status_code == 401 and on_unauthorized is not None and renewals < MAX_RENEWALS
-                        and on_unauthorized()):
+                if (
+                    response.status_code == 401
+                    and on_unauthorized is not None
+                    and renewals < MAX_RENEWALS
+                    and on_unauthorized()
+                ):
                     renewals += 1  # a fresh token, then try again; a token rejected every time is fatal
                     continue
                 if response.status_code in (401, 403):
-                    raise self.error(AuthenticationError, endpoint,
-                                     f"authentication failed (HTTP {response.status_code}); check the "
-                                     "company's credentials")
+                    raise self.error(
+                        AuthenticationError,
+                        endpoint,
+                        f"authentication failed (HTTP {response.status_code}); check the company's credentials",
+                    )
                 if response.status_code not in RETRY_STATUSES:
                     if classify is None:
                         return response
@@ -167,8 +190,9 @@ class ApiSession:
             if attempt < self.retry.max_attempts:
                 self.retries += 1
                 self._sleep(self.retry.delay(attempt, retry_after, self._rng))
-        raise self.error(TransientError, endpoint,
-                         f"gave up after {self.retry.max_attempts} attempts; last error: {last_cause}")
+        raise self.error(
+            TransientError, endpoint, f"gave up after {self.retry.max_attempts} attempts; last error: {last_cause}"
+        )
 
 
 class SessionClient:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -25,7 +25,7 @@ RENEW_MARGIN = timedelta(minutes=2)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _parse_time(value: str) -> datetime:
@@ -33,10 +33,24 @@ def _parse_time(value: str) -> datetime:
 
 
 class NagClient(SessionClient, BankAggregator):
-    def __init__(self, company_id: str, connection_id: str, base_url: str, client_id: str, client_secret: str,
-                 store: TokenStore, *, user_hash: str | None = None, provider_id: str | None = None,
-                 fallback_consent_days: int = 90, authorize_command: str = "", retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, clock: Callable[[], datetime] = _utcnow, sleep=None):
+    def __init__(
+        self,
+        company_id: str,
+        connection_id: str,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        store: TokenStore,
+        *,
+        user_hash: str | None = None,
+        provider_id: str | None = None,
+        fallback_consent_days: int = 90,
+        authorize_command: str = "",
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        sleep=None,
+    ):
         self.company_id, self.connection_id = company_id, connection_id
         self.user_hash = user_hash or company_id
         self.provider_id = provider_id
@@ -45,8 +59,15 @@ class NagClient(SessionClient, BankAggregator):
         self.authorize_command = authorize_command or f"python -m orchestration.bank authorize {connection_id}"
         self.clock = clock
         kwargs = {"sleep": sleep} if sleep else {}
-        self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/", retry=retry, transport=transport,
-                                  headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret}, **kwargs)
+        self.session = ApiSession(
+            SOURCE,
+            company_id,
+            base_url.rstrip("/") + "/",
+            retry=retry,
+            transport=transport,
+            headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret},
+            **kwargs,
+        )
         self.pages_fetched = 0
 
     def _call(self, method: str, path: str, endpoint: str, *, authorized: bool = False, **kwargs):
@@ -56,8 +77,12 @@ class NagClient(SessionClient, BankAggregator):
             except ValueError:
                 raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
             if response.status_code >= 400:
-                raise self.session.error(BadResponseError, endpoint, f"HTTP {response.status_code}: "
-                                         f"{body.get('error', 'no error text') if isinstance(body, dict) else ''}")
+                raise self.session.error(
+                    BadResponseError,
+                    endpoint,
+                    f"HTTP {response.status_code}: "
+                    f"{body.get('error', 'no error text') if isinstance(body, dict) else ''}",
+                )
             return body
 
         def bearer(request: httpx.Request) -> None:
@@ -69,21 +94,33 @@ class NagClient(SessionClient, BankAggregator):
             self.access_token(force_renew=True)
             return True
 
-        body = self.session.request(method, path, endpoint=endpoint, prepare=bearer, classify=classify,
-                                    on_unauthorized=renew if authorized else None, **kwargs)
+        body = self.session.request(
+            method,
+            path,
+            endpoint=endpoint,
+            prepare=bearer,
+            classify=classify,
+            on_unauthorized=renew if authorized else None,
+            **kwargs,
+        )
         self.pages_fetched += 1
         return body
 
     def _token_set(self, body: dict, authorized_at: datetime) -> TokenSet:
         try:
-            return TokenSet(access_token=body["session"]["accessToken"],
-                            access_expires=_parse_time(body["session"]["expires"]),
-                            login_token=body["login"]["loginToken"], login_expires=_parse_time(body["login"]["expires"]),
-                            supports_unattended=bool(body["login"].get("supportsUnattended")),
-                            provider_id=body.get("providerId") or body["login"].get("providerId", ""),
-                            authorized_at=authorized_at)
+            return TokenSet(
+                access_token=body["session"]["accessToken"],
+                access_expires=_parse_time(body["session"]["expires"]),
+                login_token=body["login"]["loginToken"],
+                login_expires=_parse_time(body["login"]["expires"]),
+                supports_unattended=bool(body["login"].get("supportsUnattended")),
+                provider_id=body.get("providerId") or body["login"].get("providerId", ""),
+                authorized_at=authorized_at,
+            )
         except (KeyError, TypeError, ValueError):
-            raise self.session.error(BadResponseError, "authentication", "token response without session/login") from None
+            raise self.session.error(
+                BadResponseError, "authentication", "token response without session/login"
+            ) from None
 
     # -- consent -----------------------------------------------------------------------------------
 
@@ -103,8 +140,12 @@ class NagClient(SessionClient, BankAggregator):
         return consent_expiry(self.store.load(), self.fallback)
 
     def _expired(self, why: str) -> ConsentExpiredError:
-        return ConsentExpiredError(SOURCE, self.company_id, f"connection {self.connection_id}",
-                                   f"{why}; re-authorize with: {self.authorize_command}")
+        return ConsentExpiredError(
+            SOURCE,
+            self.company_id,
+            f"connection {self.connection_id}",
+            f"{why}; re-authorize with: {self.authorize_command}",
+        )
 
     def access_token(self, force_renew: bool = False) -> str:
         tokens = self.store.load()
@@ -118,8 +159,12 @@ class NagClient(SessionClient, BankAggregator):
         if not tokens.supports_unattended:
             raise self._expired("this bank needs the user present for every login")
         try:
-            body = self._call("POST", "v1/authentication/unattended", "authentication/unattended",
-                              json={"userHash": self.user_hash, "loginToken": tokens.login_token})
+            body = self._call(
+                "POST",
+                "v1/authentication/unattended",
+                "authentication/unattended",
+                json={"userHash": self.user_hash, "loginToken": tokens.login_token},
+            )
         except BadResponseError as exc:
             raise self._expired(f"unattended login refused ({exc.cause})") from None
         renewed = self._token_set(body, authorized_at=tokens.authorized_at)
@@ -133,12 +178,20 @@ class NagClient(SessionClient, BankAggregator):
         rows = []
         for a in body.get("accounts", []):
             number = a.get("number") or {}
-            rows.append({"company_id": self.company_id, "connection_id": self.connection_id, "account_id": a["id"],
-                         "provider_id": a.get("providerId"), "name": a.get("name"), "iban": number.get("iban"),
-                         "currency": (a.get("bookedBalance") or {}).get("currency", "EUR"),
-                         "booked_balance": money((a.get("bookedBalance") or {}).get("value"), "bookedBalance"),
-                         "available_balance": money((a.get("availableBalance") or {}).get("value"), "availableBalance"),
-                         "account_type": a.get("type")})
+            rows.append(
+                {
+                    "company_id": self.company_id,
+                    "connection_id": self.connection_id,
+                    "account_id": a["id"],
+                    "provider_id": a.get("providerId"),
+                    "name": a.get("name"),
+                    "iban": number.get("iban"),
+                    "currency": (a.get("bookedBalance") or {}).get("currency", "EUR"),
+                    "booked_balance": money((a.get("bookedBalance") or {}).get("value"), "bookedBalance"),
+                    "available_balance": money((a.get("availableBalance") or {}).get("value"), "availableBalance"),
+                    "account_type": a.get("type"),
+                }
+            )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["bank_accounts"])
 
     def transactions(self, account_id: str, start: date, end: date, fiscal_year: int) -> Iterator[pa.RecordBatch]:
@@ -147,20 +200,34 @@ class NagClient(SessionClient, BankAggregator):
             params = {"fromDate": start.isoformat(), "toDate": end.isoformat()}
             if paging:
                 params["pagingToken"] = paging
-            body = self._call("GET", f"v2/accounts/{account_id}/transactions", "v2/accounts/{id}/transactions",
-                              authorized=True, params=params)
+            body = self._call(
+                "GET",
+                f"v2/accounts/{account_id}/transactions",
+                "v2/accounts/{id}/transactions",
+                authorized=True,
+                params=params,
+            )
             rows = []
             for t in body.get("transactions", []):
                 booking_date = iso_date(t.get("date"), "date")
                 if not start <= booking_date <= end:
                     continue  # the aggregator's toDate is not trusted blindly
-                rows.append({"company_id": self.company_id, "fiscal_year": fiscal_year,
-                             "connection_id": self.connection_id, "account_id": account_id,
-                             "transaction_id": str(t["id"]), "booking_date": booking_date, "state": t.get("state"),
-                             "amount": money((t.get("amount") or {}).get("value"), "amount"),
-                             "currency": (t.get("amount") or {}).get("currency", "EUR"),
-                             "balance": money((t.get("balance") or {}).get("value"), "balance"),
-                             "text": t.get("text") or t.get("remittanceInformation"), "type": t.get("type")})
+                rows.append(
+                    {
+                        "company_id": self.company_id,
+                        "fiscal_year": fiscal_year,
+                        "connection_id": self.connection_id,
+                        "account_id": account_id,
+                        "transaction_id": str(t["id"]),
+                        "booking_date": booking_date,
+                        "state": t.get("state"),
+                        "amount": money((t.get("amount") or {}).get("value"), "amount"),
+                        "currency": (t.get("amount") or {}).get("currency", "EUR"),
+                        "balance": money((t.get("balance") or {}).get("value"), "balance"),
+                        "text": t.get("text") or t.get("remittanceInformation"),
+                        "type": t.get("type"),
+                    }
+                )
             yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["bank_transactions"])
             paging = body.get("pagingToken")
             if not paging:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pyarrow as pa
@@ -35,35 +35,80 @@ ALGORITHMS = ("HMACSHA256", "SHA256")
 TRANSIENT = ("REQUEST_NOT_UNIQUE", "TECHNICAL_ERROR", "SYSTEM_MAINTANANCE", "SYSTEM_MAINTENANCE")
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "accounts": pa.schema([
-        ("company_id", pa.string()), ("account_key", pa.string()), ("account_number", pa.string()),
-        ("account_name", pa.string()), ("account_type", pa.string()), ("is_active", pa.bool_()),
-    ]),
-    "periods": pa.schema([
-        ("company_id", pa.string()), ("period_id", pa.string()), ("name", pa.string()), ("start_date", pa.date32()),
-        ("end_date", pa.date32()), ("fiscal_year", pa.int32()), ("is_locked", pa.bool_()),
-    ]),
-    "voucher_types": pa.schema([
-        ("company_id", pa.string()), ("voucher_type_key", pa.string()), ("abbreviation", pa.string()),
-        ("name", pa.string()),
-    ]),
-    "dimensions": pa.schema([
-        ("company_id", pa.string()), ("dimension_type_id", pa.string()), ("dimension_type_name", pa.string()),
-        ("item_id", pa.string()), ("item_code", pa.string()), ("item_name", pa.string()), ("is_active", pa.bool_()),
-    ]),
-    "ledger": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("voucher_key", pa.string()), ("voucher_number", pa.string()), ("voucher_date", pa.date32()),
-        ("voucher_class", pa.string()), ("voucher_class_key", pa.string()), ("voucher_description", pa.string()),
-        ("voucher_status", pa.string()), ("line_key", pa.string()), ("line_number", pa.int32()),
-        ("line_status", pa.string()), ("account_number", pa.string()), ("line_sum", MONEY),
-        ("description", pa.string()), ("vat_percent", pa.decimal128(5, 2)), ("vat_code", pa.string()),
-        ("dimensions", pa.list_(pa.struct([("name", pa.string()), ("item", pa.string())]))),
-    ]),
-    "account_balances": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("account_number", pa.string()), ("balance_date", pa.date32()), ("debit", MONEY), ("credit", MONEY),
-    ]),
+    "accounts": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("account_key", pa.string()),
+            ("account_number", pa.string()),
+            ("account_name", pa.string()),
+            ("account_type", pa.string()),
+            ("is_active", pa.bool_()),
+        ]
+    ),
+    "periods": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("period_id", pa.string()),
+            ("name", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("fiscal_year", pa.int32()),
+            ("is_locked", pa.bool_()),
+        ]
+    ),
+    "voucher_types": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("voucher_type_key", pa.string()),
+            ("abbreviation", pa.string()),
+            ("name", pa.string()),
+        ]
+    ),
+    "dimensions": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("dimension_type_id", pa.string()),
+            ("dimension_type_name", pa.string()),
+            ("item_id", pa.string()),
+            ("item_code", pa.string()),
+            ("item_name", pa.string()),
+            ("is_active", pa.bool_()),
+        ]
+    ),
+    "ledger": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("voucher_key", pa.string()),
+            ("voucher_number", pa.string()),
+            ("voucher_date", pa.date32()),
+            ("voucher_class", pa.string()),
+            ("voucher_class_key", pa.string()),
+            ("voucher_description", pa.string()),
+            ("voucher_status", pa.string()),
+            ("line_key", pa.string()),
+            ("line_number", pa.int32()),
+            ("line_status", pa.string()),
+            ("account_number", pa.string()),
+            ("line_sum", MONEY),
+            ("description", pa.string()),
+            ("vat_percent", pa.decimal128(5, 2)),
+            ("vat_code", pa.string()),
+            ("dimensions", pa.list_(pa.struct([("name", pa.string()), ("item", pa.string())]))),
+        ]
+    ),
+    "account_balances": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("account_number", pa.string()),
+            ("balance_date", pa.date32()),
+            ("debit", MONEY),
+            ("credit", MONEY),
+        ]
+    ),
 }
 
 # Netvisor answers one request at a time per customer: serialize within this process.
@@ -76,14 +121,25 @@ def _customer_lock(customer_id: str) -> threading.Lock:
         return _CUSTOMER_LOCKS.setdefault(customer_id, threading.Lock())
 
 
-def compute_mac(algorithm: str, url: str, sender: str, customer_id: str, timestamp: str, language: str,
-                organisation_id: str, transaction_id: str, timestamp_unix: str, customer_key: str,
-                partner_key: str) -> str:
+def compute_mac(
+    algorithm: str,
+    url: str,
+    sender: str,
+    customer_id: str,
+    timestamp: str,
+    language: str,
+    organisation_id: str,
+    transaction_id: str,
+    timestamp_unix: str,
+    customer_key: str,
+    partner_key: str,
+) -> str:
     fields = [url, sender, customer_id, timestamp, language, organisation_id, transaction_id]
     if algorithm == "HMACSHA256":
         message = "&".join([*fields, timestamp_unix, customer_key, partner_key])
-        return hmac.new(f"{customer_key}&{partner_key}".encode("latin-1"), message.encode("latin-1"),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            f"{customer_key}&{partner_key}".encode("latin-1"), message.encode("latin-1"), hashlib.sha256
+        ).hexdigest()
     if algorithm == "SHA256":
         return hashlib.sha256("&".join([*fields, customer_key, partner_key]).encode("latin-1")).hexdigest()
     raise ValueError(f"unsupported MAC algorithm {algorithm!r}")
@@ -173,9 +229,23 @@ def _elements(content: bytes, tag: str) -> Iterator[ET.Element]:
             element.clear()
 
 
-_LEDGER_TEXT = ("voucher_key", "voucher_number", "voucher_date", "voucher_class", "voucher_class_key",
-                "voucher_description", "voucher_status", "line_key", "line_number", "line_status", "account_number",
-                "line_sum", "description", "vat_percent", "vat_code")
+_LEDGER_TEXT = (
+    "voucher_key",
+    "voucher_number",
+    "voucher_date",
+    "voucher_class",
+    "voucher_class_key",
+    "voucher_description",
+    "voucher_status",
+    "line_key",
+    "line_number",
+    "line_status",
+    "account_number",
+    "line_sum",
+    "description",
+    "vat_percent",
+    "vat_code",
+)
 
 
 def _strip(element: ET.Element | None) -> str | None:
@@ -185,10 +255,24 @@ def _strip(element: ET.Element | None) -> str | None:
 class NetvisorClient(SessionClient):
     source = SOURCE
 
-    def __init__(self, company_id: str, base_url: str, customer_id: str, customer_key: str, partner_id: str,
-                 partner_key: str, organisation_id: str, *, algorithm: str = "HMACSHA256",
-                 sender: str = "nordledger", language: str = "FI", retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep=None, requests_per_second: float | None = None):
+    def __init__(
+        self,
+        company_id: str,
+        base_url: str,
+        customer_id: str,
+        customer_key: str,
+        partner_id: str,
+        partner_key: str,
+        organisation_id: str,
+        *,
+        algorithm: str = "HMACSHA256",
+        sender: str = "nordledger",
+        language: str = "FI",
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep=None,
+        requests_per_second: float | None = None,
+    ):
         if algorithm not in ALGORITHMS:
             raise ValueError(f"Netvisor MAC algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         self.company_id = company_id
@@ -198,9 +282,16 @@ class NetvisorClient(SessionClient):
         self.organisation_id, self.algorithm, self.sender, self.language = organisation_id, algorithm, sender, language
         kwargs = {"sleep": sleep} if sleep else {}
         # Long timeout: Netvisor recommends 120-360 s for big reads.
-        self.session = ApiSession(SOURCE, company_id, self.base_url, max_concurrency=1,
-                                  retry=retry or RetryPolicy(timeout=180.0), transport=transport,
-                                  rate_limit=requests_per_second, **kwargs)
+        self.session = ApiSession(
+            SOURCE,
+            company_id,
+            self.base_url,
+            max_concurrency=1,
+            retry=retry or RetryPolicy(timeout=180.0),
+            transport=transport,
+            rate_limit=requests_per_second,
+            **kwargs,
+        )
         self._lock = _customer_lock(customer_id)
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
@@ -209,25 +300,38 @@ class NetvisorClient(SessionClient):
 
     def _sign(self, request: httpx.Request) -> None:
         """Fresh timestamp, TransactionId and MAC for every attempt, signed over the URL as sent."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         timestamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
         timestamp_unix = str(int(now.timestamp()))
         transaction_id = uuid.uuid4().hex
-        mac = compute_mac(self.algorithm, str(request.url), self.sender, self._customer_id, timestamp, self.language,
-                          self.organisation_id, transaction_id, timestamp_unix, self._customer_key, self._partner_key)
-        request.headers.update({
-            "X-Netvisor-Authentication-Sender": self.sender,
-            "X-Netvisor-Authentication-CustomerId": self._customer_id,
-            "X-Netvisor-Authentication-PartnerId": self._partner_id,
-            "X-Netvisor-Authentication-Timestamp": timestamp,
-            "X-Netvisor-Authentication-TimestampUnix": timestamp_unix,
-            "X-Netvisor-Authentication-TransactionId": transaction_id,
-            "X-Netvisor-Interface-Language": self.language,
-            "X-Netvisor-Organisation-ID": self.organisation_id,
-            "X-Netvisor-Authentication-MAC": mac,
-            "X-Netvisor-Authentication-MACHashCalculationAlgorithm": self.algorithm,
-            "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1",
-        })
+        mac = compute_mac(
+            self.algorithm,
+            str(request.url),
+            self.sender,
+            self._customer_id,
+            timestamp,
+            self.language,
+            self.organisation_id,
+            transaction_id,
+            timestamp_unix,
+            self._customer_key,
+            self._partner_key,
+        )
+        request.headers.update(
+            {
+                "X-Netvisor-Authentication-Sender": self.sender,
+                "X-Netvisor-Authentication-CustomerId": self._customer_id,
+                "X-Netvisor-Authentication-PartnerId": self._partner_id,
+                "X-Netvisor-Authentication-Timestamp": timestamp,
+                "X-Netvisor-Authentication-TimestampUnix": timestamp_unix,
+                "X-Netvisor-Authentication-TransactionId": transaction_id,
+                "X-Netvisor-Interface-Language": self.language,
+                "X-Netvisor-Organisation-ID": self.organisation_id,
+                "X-Netvisor-Authentication-MAC": mac,
+                "X-Netvisor-Authentication-MACHashCalculationAlgorithm": self.algorithm,
+                "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1",
+            }
+        )
 
     def get(self, resource: str, params: dict[str, str] | None = None) -> bytes:
         """GET a resource and return the raw XML after checking ResponseStatus."""
@@ -243,8 +347,12 @@ class NetvisorClient(SessionClient):
             category, text = status
             if category == "AUTHENTICATION_FAILED":
                 # Netvisor quotes the expected MAC input (keys masked); keep only the category.
-                raise self.session.error(AuthenticationError, endpoint, "authentication failed (AUTHENTICATION_FAILED); "
-                                         "check the company's Netvisor keys and MAC algorithm")
+                raise self.session.error(
+                    AuthenticationError,
+                    endpoint,
+                    "authentication failed (AUTHENTICATION_FAILED); "
+                    "check the company's Netvisor keys and MAC algorithm",
+                )
             if category in TRANSIENT:
                 raise Retry(f"{category} :: {text}")
             raise self.session.error(BadResponseError, endpoint, f"{category} :: {text}")
@@ -288,15 +396,33 @@ class NetvisorClient(SessionClient):
                     end = iso_date(_text(element, "EndDate"), "EndDate")
                 except ValueError as exc:
                     raise self._bad("accountingperiodlist", str(exc)) from None
-                periods.append(FiscalPeriod(_text(element, "NetvisorKey") or f"{start}", start, end,
-                                            locked=lock_date is not None and end <= lock_date))
+                periods.append(
+                    FiscalPeriod(
+                        _text(element, "NetvisorKey") or f"{start}",
+                        start,
+                        end,
+                        locked=lock_date is not None and end <= lock_date,
+                    )
+                )
             self._periods = sorted(periods, key=lambda p: p.start)
         return self._periods
 
     def periods(self) -> Iterator[pa.RecordBatch]:
-        yield pa.RecordBatch.from_pylist([
-            {"company_id": self.company_id, "period_id": p.id, "name": None, "start_date": p.start, "end_date": p.end,
-             "fiscal_year": int(p.key), "is_locked": p.locked} for p in self.fiscal_periods()], schema=SCHEMAS["periods"])
+        yield pa.RecordBatch.from_pylist(
+            [
+                {
+                    "company_id": self.company_id,
+                    "period_id": p.id,
+                    "name": None,
+                    "start_date": p.start,
+                    "end_date": p.end,
+                    "fiscal_year": int(p.key),
+                    "is_locked": p.locked,
+                }
+                for p in self.fiscal_periods()
+            ],
+            schema=SCHEMAS["periods"],
+        )
 
     def accounts(self) -> Iterator[pa.RecordBatch]:
         rows = []
@@ -304,15 +430,28 @@ class NetvisorClient(SessionClient):
             number = _text(element, "Number")
             if number is None:
                 continue
-            rows.append({"company_id": self.company_id, "account_key": _text(element, "NetvisorKey"),
-                         "account_number": account_number(number, "Number"), "account_name": _text(element, "Name"),
-                         "account_type": _text(element, "AccountType"), "is_active": _text(element, "IsActive") == "1"})
+            rows.append(
+                {
+                    "company_id": self.company_id,
+                    "account_key": _text(element, "NetvisorKey"),
+                    "account_number": account_number(number, "Number"),
+                    "account_name": _text(element, "Name"),
+                    "account_type": _text(element, "AccountType"),
+                    "is_active": _text(element, "IsActive") == "1",
+                }
+            )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["accounts"])
 
     def voucher_types(self) -> Iterator[pa.RecordBatch]:
-        rows = [{"company_id": self.company_id, "voucher_type_key": _text(e, "NetvisorKey"),
-                 "abbreviation": _text(e, "Abbreviation"), "name": _text(e, "Name")}
-                for e in _elements(self.get("vouchertypelist.nv"), "VoucherType")]
+        rows = [
+            {
+                "company_id": self.company_id,
+                "voucher_type_key": _text(e, "NetvisorKey"),
+                "abbreviation": _text(e, "Abbreviation"),
+                "name": _text(e, "Name"),
+            }
+            for e in _elements(self.get("vouchertypelist.nv"), "VoucherType")
+        ]
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["voucher_types"])
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
@@ -322,10 +461,17 @@ class NetvisorClient(SessionClient):
         for name in (e for e in root.iter() if _local(e.tag) == "dimensionname" and len(e)):
             type_id, type_name = _text(name, "Netvisorkey"), _text(name, "Name")
             for detail in (d for d in name.iter() if _local(d.tag) == "dimensiondetail"):
-                rows.append({"company_id": self.company_id, "dimension_type_id": type_id,
-                             "dimension_type_name": type_name, "item_id": _text(detail, "Netvisorkey"),
-                             "item_code": _text(detail, "Name"), "item_name": _text(detail, "Name"),
-                             "is_active": (_text(detail, "IsHidden") or "False").lower() != "true"})
+                rows.append(
+                    {
+                        "company_id": self.company_id,
+                        "dimension_type_id": type_id,
+                        "dimension_type_name": type_name,
+                        "item_id": _text(detail, "Netvisorkey"),
+                        "item_code": _text(detail, "Name"),
+                        "item_name": _text(detail, "Name"),
+                        "is_active": (_text(detail, "IsHidden") or "False").lower() != "true",
+                    }
+                )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["dimensions"])
 
     # -- fiscal-year resources -------------------------------------------------------------------
@@ -340,8 +486,10 @@ class NetvisorClient(SessionClient):
         plan = WindowPlan(period.start, period.end)
 
         def fetch(window: tuple[date, date]) -> bytes:
-            return self.get("accountingledger.nv", {"startdate": window[0].isoformat(),
-                                                    "enddate": window[1].isoformat(), "voucherstatus": "1"})
+            return self.get(
+                "accountingledger.nv",
+                {"startdate": window[0].isoformat(), "enddate": window[1].isoformat(), "voucherstatus": "1"},
+            )
 
         decoding: deque[Future] = deque()
         window = plan.next()
@@ -354,8 +502,17 @@ class NetvisorClient(SessionClient):
                 window = plan.next()
                 if window is not None:
                     pending = pool.submit(fetch, window)
-                decoding.append(offload.submit(decode_ledger_window, self.company_id, content, period, start, end,
-                                               offload=len(content) >= OFFLOAD_BYTES))
+                decoding.append(
+                    offload.submit(
+                        decode_ledger_window,
+                        self.company_id,
+                        content,
+                        period,
+                        start,
+                        end,
+                        offload=len(content) >= OFFLOAD_BYTES,
+                    )
+                )
                 del content
                 if len(decoding) > max(0, offload.worker_count() - 1):
                     yield from offload.result(decoding.popleft(), SOURCE, self.company_id, "accountingledger")
@@ -369,10 +526,17 @@ class NetvisorClient(SessionClient):
             number = account_number(_text(account, "Number"), "Number")
             for balance in (c for c in account if _local(c.tag) == "accountbalance"):
                 try:
-                    rows.append({"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-                                 "account_number": number, "balance_date": iso_date(_attr(balance, "Date"), "Date"),
-                                 "debit": money(_text(balance, "Debet"), "Debet"),
-                                 "credit": money(_text(balance, "Kredit"), "Kredit")})
+                    rows.append(
+                        {
+                            "company_id": self.company_id,
+                            "fiscal_year": int(period.key),
+                            "period_id": period.id,
+                            "account_number": number,
+                            "balance_date": iso_date(_attr(balance, "Date"), "Date"),
+                            "debit": money(_text(balance, "Debet"), "Debet"),
+                            "credit": money(_text(balance, "Kredit"), "Kredit"),
+                        }
+                    )
                 except ValueError as exc:
                     raise self._bad("accountbalance", f"account {number}: {exc}") from None
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["account_balances"])
@@ -384,12 +548,14 @@ PROBE_DAYS = 8  # the first window of a fiscal year, before its density is known
 CHUNK_LINES = 10_000
 
 
-def decode_ledger_window(company_id: str, content: bytes, period: FiscalPeriod, start: date,
-                         end: date) -> list[pa.RecordBatch]:
+def decode_ledger_window(
+    company_id: str, content: bytes, period: FiscalPeriod, start: date, end: date
+) -> list[pa.RecordBatch]:
     """One month's accountingledger XML as ledger batches of about CHUNK_LINES lines each.
 
     Pure, so it can run in a decode worker; Python objects are held for one chunk at a time.
     """
+
     def bad(cause: str) -> BadResponseError:
         return BadResponseError(SOURCE, company_id, "accountingledger", cause)
 
@@ -410,8 +576,9 @@ def decode_ledger_window(company_id: str, content: bytes, period: FiscalPeriod, 
     return batches
 
 
-def _ledger_batch(company_id: str, text: dict[str, list], dims: list[list[dict]], period: FiscalPeriod,
-                  start: date, end: date, bad) -> pa.RecordBatch:
+def _ledger_batch(
+    company_id: str, text: dict[str, list], dims: list[list[dict]], period: FiscalPeriod, start: date, end: date, bad
+) -> pa.RecordBatch:
     n = len(dims)
     try:
         accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
@@ -430,11 +597,23 @@ def _ledger_batch(company_id: str, text: dict[str, list], dims: list[list[dict]]
         "period_id": pa.array([period.id] * n, pa.string()),
         "voucher_date": pa.array(text["voucher_date"], pa.date32()),
         "line_number": pa.array(text["line_number"], pa.int32()),
-        "account_number": accounts, "line_sum": line_sum, "vat_percent": vat_percent,
+        "account_number": accounts,
+        "line_sum": line_sum,
+        "vat_percent": vat_percent,
         "dimensions": pa.array(dims, SCHEMAS["ledger"].field("dimensions").type),
     }
-    for name in ("voucher_key", "voucher_number", "voucher_class", "voucher_class_key", "voucher_description",
-                 "voucher_status", "line_key", "line_status", "description", "vat_code"):
+    for name in (
+        "voucher_key",
+        "voucher_number",
+        "voucher_class",
+        "voucher_class_key",
+        "voucher_description",
+        "voucher_status",
+        "line_key",
+        "line_status",
+        "description",
+        "vat_code",
+    ):
         columns[name] = pa.array(text[name], pa.string())
     return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
 
@@ -450,8 +629,9 @@ def _name_bad_line(text: dict[str, list], bad) -> None:
             raise bad(f"voucher {key}: {exc}") from None
 
 
-def _collect_voucher(voucher: ET.Element, start: date, end: date, text: dict[str, list],
-                     dims: list[list[dict]]) -> None:
+def _collect_voucher(
+    voucher: ET.Element, start: date, end: date, text: dict[str, list], dims: list[list[dict]]
+) -> None:
     fields: dict[str, ET.Element] = {}
     lines = []
     for child in voucher:
@@ -465,11 +645,15 @@ def _collect_voucher(voucher: ET.Element, start: date, end: date, text: dict[str
         raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
     klass = fields.get("voucherclass")
     status = (_attr(voucher, "status") or "valid").lower()
-    head = {"voucher_key": _strip(fields.get("netvisorkey")), "voucher_number": _strip(fields.get("vouchernumber")),
-            "voucher_date": voucher_date,
-            "voucher_class": (klass.text or "").strip() if klass is not None else None,
-            "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
-            "voucher_description": _strip(fields.get("voucherdescription")), "voucher_status": status}
+    head = {
+        "voucher_key": _strip(fields.get("netvisorkey")),
+        "voucher_number": _strip(fields.get("vouchernumber")),
+        "voucher_date": voucher_date,
+        "voucher_class": (klass.text or "").strip() if klass is not None else None,
+        "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
+        "voucher_description": _strip(fields.get("voucherdescription")),
+        "voucher_status": status,
+    }
     for number, line in enumerate(lines, start=1):
         values: dict[str, str | None] = {}
         line_dims = []

@@ -79,7 +79,7 @@ def submit(fn: Callable, *args, offload: bool) -> Future:
     future: Future = Future()
     try:
         future.set_result(fn(*args))
-    except Exception as exc:  # noqa: BLE001 - handed to the caller through the Future, as a worker would
+    except Exception as exc:
         future.set_exception(exc)
     return future
 
@@ -100,5 +100,9 @@ def result(future: Future, source: str, company: str, endpoint: str):
         return future.result()
     except BrokenProcessPool:
         shutdown(wait=False)
-        raise TransientError(source, company, endpoint, "a decode worker process stopped unexpectedly "
-                             "(killed, or out of memory); nothing was written, run again") from None
+        raise TransientError(
+            source,
+            company,
+            endpoint,
+            "a decode worker process stopped unexpectedly (killed, or out of memory); nothing was written, run again",
+        ) from None

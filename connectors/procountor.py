@@ -27,57 +27,117 @@ from connectors.parsing import CENT, account_number, iso_date, money
 SOURCE = "procountor"
 MONEY = pa.decimal128(18, 2)
 MAX_PAGE_SIZE = 200
-NOT_OFFICIAL_TYPES = {"PURCHASE_ORDER": "order, not an official business transaction",
-                      "SALES_ORDER": "order, not an official business transaction"}
+NOT_OFFICIAL_TYPES = {
+    "PURCHASE_ORDER": "order, not an official business transaction",
+    "SALES_ORDER": "order, not an official business transaction",
+}
 NOT_OFFICIAL_STATUSES = {"UNFINISHED": "unfinished receipt", "INVALIDATED": "invalidated receipt"}
 RENEW_BEFORE_EXPIRY = 60.0
 REQUESTS_PER_SECOND = 18.0  # under the published 20 requests/s
 
 SCHEMAS: dict[str, pa.Schema] = {
-    "accounts": pa.schema([
-        ("company_id", pa.string()), ("account_number", pa.string()), ("account_name", pa.string()),
-        ("is_active", pa.bool_()),
-    ]),
-    "periods": pa.schema([
-        ("company_id", pa.string()), ("period_id", pa.string()), ("start_date", pa.date32()),
-        ("end_date", pa.date32()), ("fiscal_year", pa.int32()), ("is_locked", pa.bool_()),
-    ]),
-    "dimensions": pa.schema([
-        ("company_id", pa.string()), ("dimension_type_id", pa.string()), ("dimension_type_name", pa.string()),
-        ("item_id", pa.string()), ("item_code", pa.string()), ("item_name", pa.string()), ("is_active", pa.bool_()),
-    ]),
-    "ledger": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("receipt_id", pa.string()), ("receipt_type", pa.string()), ("receipt_status", pa.string()),
-        ("receipt_number", pa.string()), ("receipt_date", pa.date32()), ("receipt_version", pa.string()),
-        ("name", pa.string()), ("is_official", pa.bool_()), ("exclusion_reason", pa.string()),
-        ("line_number", pa.int32()), ("transaction_type", pa.string()), ("account_number", pa.string()),
-        ("amount", MONEY), ("vat_percent", pa.decimal128(5, 2)), ("vat_type", pa.string()),
-        ("is_derived_vat", pa.bool_()), ("description", pa.string()),
-        ("dimensions", pa.list_(pa.struct([("dimension_id", pa.string()), ("item_id", pa.string())]))),
-    ]),
-    "account_balances": pa.schema([
-        ("company_id", pa.string()), ("fiscal_year", pa.int32()), ("period_id", pa.string()),
-        ("account_number", pa.string()), ("balance_date", pa.date32()), ("balance", MONEY),
-    ]),
+    "accounts": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("account_number", pa.string()),
+            ("account_name", pa.string()),
+            ("is_active", pa.bool_()),
+        ]
+    ),
+    "periods": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("period_id", pa.string()),
+            ("start_date", pa.date32()),
+            ("end_date", pa.date32()),
+            ("fiscal_year", pa.int32()),
+            ("is_locked", pa.bool_()),
+        ]
+    ),
+    "dimensions": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("dimension_type_id", pa.string()),
+            ("dimension_type_name", pa.string()),
+            ("item_id", pa.string()),
+            ("item_code", pa.string()),
+            ("item_name", pa.string()),
+            ("is_active", pa.bool_()),
+        ]
+    ),
+    "ledger": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("receipt_id", pa.string()),
+            ("receipt_type", pa.string()),
+            ("receipt_status", pa.string()),
+            ("receipt_number", pa.string()),
+            ("receipt_date", pa.date32()),
+            ("receipt_version", pa.string()),
+            ("name", pa.string()),
+            ("is_official", pa.bool_()),
+            ("exclusion_reason", pa.string()),
+            ("line_number", pa.int32()),
+            ("transaction_type", pa.string()),
+            ("account_number", pa.string()),
+            ("amount", MONEY),
+            ("vat_percent", pa.decimal128(5, 2)),
+            ("vat_type", pa.string()),
+            ("is_derived_vat", pa.bool_()),
+            ("description", pa.string()),
+            ("dimensions", pa.list_(pa.struct([("dimension_id", pa.string()), ("item_id", pa.string())]))),
+        ]
+    ),
+    "account_balances": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("fiscal_year", pa.int32()),
+            ("period_id", pa.string()),
+            ("account_number", pa.string()),
+            ("balance_date", pa.date32()),
+            ("balance", MONEY),
+        ]
+    ),
 }
 
 
 class ProcountorClient(SessionClient):
     source = SOURCE
 
-    def __init__(self, company_id: str, base_url: str, client_id: str, client_secret: str, api_key: str, *,
-                 vat_payable_account: str = "2939", vat_receivable_account: str = "1763",
-                 max_concurrency: int = 4, requests_per_second: float | None = REQUESTS_PER_SECOND,
-                 retry: RetryPolicy | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep=None, clock=time.monotonic):
+    def __init__(
+        self,
+        company_id: str,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        api_key: str,
+        *,
+        vat_payable_account: str = "2939",
+        vat_receivable_account: str = "1763",
+        max_concurrency: int = 4,
+        requests_per_second: float | None = REQUESTS_PER_SECOND,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep=None,
+        clock=time.monotonic,
+    ):
         self.company_id = company_id
         self._client_id, self._client_secret, self._api_key = client_id, client_secret, api_key
         self.vat_accounts = {"SALES": vat_payable_account, "PURCHASE": vat_receivable_account}
         self.max_concurrency = max_concurrency
         kwargs = {"sleep": sleep} if sleep else {}
-        self.session = ApiSession(SOURCE, company_id, base_url.rstrip("/") + "/", max_concurrency=max_concurrency,
-                                  retry=retry, transport=transport, rate_limit=requests_per_second, **kwargs)
+        self.session = ApiSession(
+            SOURCE,
+            company_id,
+            base_url.rstrip("/") + "/",
+            max_concurrency=max_concurrency,
+            retry=retry,
+            transport=transport,
+            rate_limit=requests_per_second,
+            **kwargs,
+        )
         self._clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
@@ -92,15 +152,26 @@ class ProcountorClient(SessionClient):
     def _fetch_token(self) -> None:
         def classify(response: httpx.Response) -> dict:
             if response.status_code != 200:
-                raise self.session.error(BadResponseError, "oauth/token", f"HTTP {response.status_code} from the token endpoint")
+                raise self.session.error(
+                    BadResponseError, "oauth/token", f"HTTP {response.status_code} from the token endpoint"
+                )
             try:
                 return response.json()
             except ValueError:
                 raise Retry("malformed JSON from the token endpoint") from None
 
-        body = self.session.request("POST", "oauth/token", endpoint="oauth/token", classify=classify, data={
-            "grant_type": "client_credentials", "client_id": self._client_id,
-            "client_secret": self._client_secret, "api_key": self._api_key})
+        body = self.session.request(
+            "POST",
+            "oauth/token",
+            endpoint="oauth/token",
+            classify=classify,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+                "api_key": self._api_key,
+            },
+        )
         if "access_token" not in body:
             raise self.session.error(AuthenticationError, "oauth/token", "no access_token in the token response")
         self._token = body["access_token"]
@@ -134,8 +205,16 @@ class ProcountorClient(SessionClient):
             return data
 
         kwargs = {"json": body} if body is not None else {}
-        data = self.session.request(method, path, endpoint=endpoint, params=params, prepare=self._authorize,
-                                    classify=classify, on_unauthorized=self._renew_after_401, **kwargs)
+        data = self.session.request(
+            method,
+            path,
+            endpoint=endpoint,
+            params=params,
+            prepare=self._authorize,
+            classify=classify,
+            on_unauthorized=self._renew_after_401,
+            **kwargs,
+        )
         self.pages_fetched += 1
         return data
 
@@ -148,33 +227,68 @@ class ProcountorClient(SessionClient):
         if self._periods is None:
             data = self.get("fiscalyears", "fiscalyears")
             try:
-                self._periods = sorted((FiscalPeriod(str(y["id"]), iso_date(y["startDate"], "startDate"),
-                                                     iso_date(y["endDate"], "endDate"), locked=not y.get("isOpen", True))
-                                        for y in data["fiscalYears"]), key=lambda p: p.start)
+                self._periods = sorted(
+                    (
+                        FiscalPeriod(
+                            str(y["id"]),
+                            iso_date(y["startDate"], "startDate"),
+                            iso_date(y["endDate"], "endDate"),
+                            locked=not y.get("isOpen", True),
+                        )
+                        for y in data["fiscalYears"]
+                    ),
+                    key=lambda p: p.start,
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise self._bad("fiscalyears", f"unexpected fiscal year: {exc}") from None
         return self._periods
 
     def periods(self) -> Iterator[pa.RecordBatch]:
-        yield pa.RecordBatch.from_pylist([
-            {"company_id": self.company_id, "period_id": p.id, "start_date": p.start, "end_date": p.end,
-             "fiscal_year": int(p.key), "is_locked": p.locked} for p in self.fiscal_periods()], schema=SCHEMAS["periods"])
+        yield pa.RecordBatch.from_pylist(
+            [
+                {
+                    "company_id": self.company_id,
+                    "period_id": p.id,
+                    "start_date": p.start,
+                    "end_date": p.end,
+                    "fiscal_year": int(p.key),
+                    "is_locked": p.locked,
+                }
+                for p in self.fiscal_periods()
+            ],
+            schema=SCHEMAS["periods"],
+        )
 
     def accounts(self) -> Iterator[pa.RecordBatch]:
         data = self.get("coa", "coa")
-        yield pa.RecordBatch.from_pylist([
-            {"company_id": self.company_id, "account_number": account_number(a["ledgerAccountCode"], "ledgerAccountCode"),
-             "account_name": a.get("name"), "is_active": bool(a.get("active", True))}
-            for a in data.get("ledgerAccounts", [])], schema=SCHEMAS["accounts"])
+        yield pa.RecordBatch.from_pylist(
+            [
+                {
+                    "company_id": self.company_id,
+                    "account_number": account_number(a["ledgerAccountCode"], "ledgerAccountCode"),
+                    "account_name": a.get("name"),
+                    "is_active": bool(a.get("active", True)),
+                }
+                for a in data.get("ledgerAccounts", [])
+            ],
+            schema=SCHEMAS["accounts"],
+        )
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
         rows = []
         for dim in self.get("dimensions", "dimensions"):
             for item in dim.get("items", []):
-                rows.append({"company_id": self.company_id, "dimension_type_id": str(dim["id"]),
-                             "dimension_type_name": dim.get("name"), "item_id": str(item["id"]),
-                             "item_code": item.get("codeName"), "item_name": item.get("description") or item.get("codeName"),
-                             "is_active": item.get("status") != "P"})
+                rows.append(
+                    {
+                        "company_id": self.company_id,
+                        "dimension_type_id": str(dim["id"]),
+                        "dimension_type_name": dim.get("name"),
+                        "item_id": str(item["id"]),
+                        "item_code": item.get("codeName"),
+                        "item_name": item.get("description") or item.get("codeName"),
+                        "is_active": item.get("status") != "P",
+                    }
+                )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["dimensions"])
 
     # -- fiscal-year endpoints -------------------------------------------------------------------
@@ -184,8 +298,13 @@ class ProcountorClient(SessionClient):
         only those whose version is at or after it."""
         results, page = [], 0
         while True:
-            params = {"startDate": period.start.isoformat(), "endDate": period.end.isoformat(),
-                      "page": page, "size": MAX_PAGE_SIZE, "orderById": "ASC"}
+            params = {
+                "startDate": period.start.isoformat(),
+                "endDate": period.end.isoformat(),
+                "page": page,
+                "size": MAX_PAGE_SIZE,
+                "orderById": "ASC",
+            }
             if version_since:
                 params["versionStartDate"] = version_since
             data = self.get("ledgerreceipts", "ledgerreceipts", params)
@@ -211,7 +330,9 @@ class ProcountorClient(SessionClient):
         try:
             stale = {str(r["id"]) for _, index in changed for r in index}
         except (KeyError, TypeError) as exc:
-            raise self._bad("ledgerreceipts", f"receipt without an id in the change index since {since}: {exc}") from None
+            raise self._bad(
+                "ledgerreceipts", f"receipt without an id in the change index since {since}: {exc}"
+            ) from None
 
         def rows() -> Iterator[pa.RecordBatch]:
             for period, index in changed:
@@ -222,12 +343,13 @@ class ProcountorClient(SessionClient):
     def _receipt_rows(self, index: list[dict], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         official = [r for r in index if self._exclusion(r) is None]
         excluded = [r for r in index if self._exclusion(r) is not None]
-        yield pa.RecordBatch.from_pylist([self._header(r, period, self._exclusion(r)) for r in excluded],
-                                         schema=SCHEMAS["ledger"])
+        yield pa.RecordBatch.from_pylist(
+            [self._header(r, period, self._exclusion(r)) for r in excluded], schema=SCHEMAS["ledger"]
+        )
         chunk = 4 * self.max_concurrency
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="procountor") as pool:
             for start in range(0, len(official), chunk):
-                details = pool.map(self._detail, official[start:start + chunk])
+                details = pool.map(self._detail, official[start : start + chunk])
                 rows = [row for detail in details for row in self._lines(detail, period)]
                 yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["ledger"])
 
@@ -240,13 +362,29 @@ class ProcountorClient(SessionClient):
         return NOT_OFFICIAL_TYPES.get(receipt.get("type")) or NOT_OFFICIAL_STATUSES.get(receipt.get("status"))
 
     def _header(self, r: dict, period: FiscalPeriod, reason: str | None) -> dict:
-        return {"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-                "receipt_id": str(r["id"]), "receipt_type": r.get("type"), "receipt_status": r.get("status"),
-                "receipt_number": None if r.get("receiptNumber") is None else str(r["receiptNumber"]),
-                "receipt_date": iso_date(r.get("receiptDate"), "receiptDate"), "receipt_version": r.get("version"),
-                "name": r.get("name"), "is_official": reason is None, "exclusion_reason": reason,
-                "line_number": None, "transaction_type": None, "account_number": None, "amount": None,
-                "vat_percent": None, "vat_type": None, "is_derived_vat": None, "description": None, "dimensions": []}
+        return {
+            "company_id": self.company_id,
+            "fiscal_year": int(period.key),
+            "period_id": period.id,
+            "receipt_id": str(r["id"]),
+            "receipt_type": r.get("type"),
+            "receipt_status": r.get("status"),
+            "receipt_number": None if r.get("receiptNumber") is None else str(r["receiptNumber"]),
+            "receipt_date": iso_date(r.get("receiptDate"), "receiptDate"),
+            "receipt_version": r.get("version"),
+            "name": r.get("name"),
+            "is_official": reason is None,
+            "exclusion_reason": reason,
+            "line_number": None,
+            "transaction_type": None,
+            "account_number": None,
+            "amount": None,
+            "vat_percent": None,
+            "vat_type": None,
+            "is_derived_vat": None,
+            "description": None,
+            "dimensions": [],
+        }
 
     def _lines(self, receipt: dict, period: FiscalPeriod) -> list[dict]:
         try:
@@ -256,34 +394,66 @@ class ProcountorClient(SessionClient):
                 amount = money(t.get("accountingValue"), "accountingValue")
                 pct = Decimal(str(t.get("vatPercent") or 0))
                 number += 1
-                dims = [{"dimension_id": str(d["dimensionId"]), "item_id": str(d["itemId"])}
-                        for d in t.get("dimensionItemValues") or []]
-                rows.append({**header, "line_number": number, "transaction_type": t.get("transactionType"),
-                             "account_number": account_number(t.get("account"), "account"), "amount": amount,
-                             "vat_percent": pct, "vat_type": t.get("vatType") or receipt.get("vatType"),
-                             "is_derived_vat": False, "description": t.get("description"), "dimensions": dims})
+                dims = [
+                    {"dimension_id": str(d["dimensionId"]), "item_id": str(d["itemId"])}
+                    for d in t.get("dimensionItemValues") or []
+                ]
+                rows.append(
+                    {
+                        **header,
+                        "line_number": number,
+                        "transaction_type": t.get("transactionType"),
+                        "account_number": account_number(t.get("account"), "account"),
+                        "amount": amount,
+                        "vat_percent": pct,
+                        "vat_type": t.get("vatType") or receipt.get("vatType"),
+                        "is_derived_vat": False,
+                        "description": t.get("description"),
+                        "dimensions": dims,
+                    }
+                )
                 if pct:
                     vat_type = t.get("vatType") or receipt.get("vatType")
                     if vat_type not in self.vat_accounts:
                         raise ValueError(f"transaction {t.get('id')}: vatPercent {pct} without SALES/PURCHASE vatType")
                     vat = (amount * pct / 100).quantize(CENT, rounding=ROUND_HALF_UP)
                     number += 1
-                    rows.append({**header, "line_number": number, "transaction_type": "VAT",
-                                 "account_number": self.vat_accounts[vat_type], "amount": vat, "vat_percent": Decimal(0),
-                                 "vat_type": vat_type, "is_derived_vat": True,
-                                 "description": f"ALV {pct}% (derived from transaction {t.get('id')})", "dimensions": []})
+                    rows.append(
+                        {
+                            **header,
+                            "line_number": number,
+                            "transaction_type": "VAT",
+                            "account_number": self.vat_accounts[vat_type],
+                            "amount": vat,
+                            "vat_percent": Decimal(0),
+                            "vat_type": vat_type,
+                            "is_derived_vat": True,
+                            "description": f"ALV {pct}% (derived from transaction {t.get('id')})",
+                            "dimensions": [],
+                        }
+                    )
             return rows
         except (KeyError, TypeError, ValueError) as exc:
             raise self._bad("ledgerreceipts/{id}", f"receipt {receipt.get('id')}: {exc}") from None
 
     def account_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        data = self.get("reports/ledgeraccounts", "reports/ledgeraccounts", method="POST",
-                        body={"startDate": period.start.isoformat(), "endDate": period.end.isoformat()})
+        data = self.get(
+            "reports/ledgeraccounts",
+            "reports/ledgeraccounts",
+            method="POST",
+            body={"startDate": period.start.isoformat(), "endDate": period.end.isoformat()},
+        )
         rows = []
         for report in data.get("periods", []):
             for row in report.get("rows", []):
-                rows.append({"company_id": self.company_id, "fiscal_year": int(period.key), "period_id": period.id,
-                             "account_number": account_number(row.get("ledgerAccountCode"), "ledgerAccountCode"),
-                             "balance_date": iso_date(report.get("endDate"), "endDate"),
-                             "balance": money(row.get("value"), "value")})
+                rows.append(
+                    {
+                        "company_id": self.company_id,
+                        "fiscal_year": int(period.key),
+                        "period_id": period.id,
+                        "account_number": account_number(row.get("ledgerAccountCode"), "ledgerAccountCode"),
+                        "balance_date": iso_date(report.get("endDate"), "endDate"),
+                        "balance": money(row.get("value"), "value"),
+                    }
+                )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["account_balances"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -27,13 +27,16 @@ class _Callback(BaseHTTPRequestHandler):
     code: str | None = None
     done = threading.Event()
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         query = parse_qs(urlparse(self.path).query)
         type(self).code = (query.get("code") or [None])[0]
         self.send_response(200)
         self.end_headers()
-        self.wfile.write(b"Bank authorization received; you can close this window." if self.code
-                         else b"Authorization failed or was cancelled.")
+        self.wfile.write(
+            b"Bank authorization received; you can close this window."
+            if self.code
+            else b"Authorization failed or was cancelled."
+        )
         type(self).done.set()
 
     def log_message(self, *args):  # keep the code out of the terminal
@@ -45,8 +48,10 @@ def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None
     config = load_companies(settings.companies_file, require_env=False)
     found = [(c, b) for c, b in config.bank_connections() if b.id == connection_id]
     if not found:
-        raise SystemExit(f"{settings.companies_file}: no bank connection {connection_id!r} "
-                         f"(known: {', '.join(b.id for _, b in config.bank_connections()) or 'none'})")
+        raise SystemExit(
+            f"{settings.companies_file}: no bank connection {connection_id!r} "
+            f"(known: {', '.join(b.id for _, b in config.bank_connections()) or 'none'})"
+        )
     company, connection = found[0]
     bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
     _Callback.code, _Callback.done = None, threading.Event()
@@ -65,8 +70,10 @@ def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None
             tokens = client.complete_authorization(_Callback.code)
     finally:
         server.shutdown()
-    out(f"Authorized {connection.id}: consent valid until {tokens.login_expires:%Y-%m-%d %H:%M} UTC; tokens stored "
-        f"in {bank.token_store(connection.id).path} (owner-only).")
+    out(
+        f"Authorized {connection.id}: consent valid until {tokens.login_expires:%Y-%m-%d %H:%M} UTC; tokens stored "
+        f"in {bank.token_store(connection.id).path} (owner-only)."
+    )
     return tokens.login_expires
 
 
@@ -74,7 +81,7 @@ def status(out=print) -> None:
     settings = load_settings()
     config = load_companies(settings.companies_file, require_env=False)
     bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for company, connection in config.bank_connections():
         tokens = bank.token_store(connection.id).load()
         if tokens is None:

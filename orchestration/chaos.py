@@ -23,7 +23,9 @@ def _marts(db: Path) -> Counter:
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = Counter()
-        for (name,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall():
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall():
             rows.update((name, repr(r)) for r in con.execute(f'select * from marts."{name}"').fetchall())
         return rows
     finally:
@@ -42,9 +44,15 @@ def _run(url: str, workdir: Path, log=lambda *_: None) -> tuple[bool, Path, int]
             connection["base_url"] = connection["base_url"].replace("http://127.0.0.1:8765", url)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "companies.yaml").write_text(yaml.safe_dump(config))
-    os.environ.update({"NORDLEDGER_COMPANIES_FILE": str(workdir / "companies.yaml"),
-                       "NORDLEDGER_DATA_DIR": str(workdir / "data"), "NORDLEDGER_HTTP_TIMEOUT": "1",
-                       "NORDLEDGER_HTTP_BASE_DELAY": "0.05", "NORDLEDGER_HTTP_MAX_ATTEMPTS": "10"})
+    os.environ.update(
+        {
+            "NORDLEDGER_COMPANIES_FILE": str(workdir / "companies.yaml"),
+            "NORDLEDGER_DATA_DIR": str(workdir / "data"),
+            "NORDLEDGER_HTTP_TIMEOUT": "1",
+            "NORDLEDGER_HTTP_BASE_DELAY": "0.05",
+            "NORDLEDGER_HTTP_MAX_ATTEMPTS": "10",
+        }
+    )
     settings = load_settings()
     defs = build_definitions(settings)
     authorize_simulated_banks(settings, log=lambda *_: None)
@@ -74,8 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             httpx.post(f"{url}/_sim/faults", json={"mode": {"rate": args.rate, "seed": seed, "slow_seconds": 1.5}})
             failures: list[str] = []
-            survived, db, runs = _run(url, Path(tmp) / f"seed{seed}",
-                                      log=lambda line: failures.append(line) if line.startswith("    ") else None)
+            survived, db, runs = _run(
+                url,
+                Path(tmp) / f"seed{seed}",
+                log=lambda line: failures.append(line) if line.startswith("    ") else None,
+            )
             injected = httpx.get(f"{url}/_sim/faults").json()["injected"]
             httpx.delete(f"{url}/_sim/faults")
             kinds = Counter()
@@ -83,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
                 kinds[item["kind"]] += item["count"]
             lost = sum(((expected - _marts(db)) + (_marts(db) - expected)).values()) if survived else None
             failed |= not survived or bool(lost)
-            print(f"| {seed} | {sum(kinds.values())} | {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))} "
-                  f"| {'all ' + str(runs) if survived else 'NO'} | {lost if lost is not None else '-'} |")
+            print(
+                f"| {seed} | {sum(kinds.values())} | {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))} "
+                f"| {'all ' + str(runs) if survived else 'NO'} | {lost if lost is not None else '-'} |"
+            )
             for line in failures:
                 print(f"  seed {seed} failure: {line.strip()}", file=sys.stderr)
     return 1 if failed else 0

@@ -59,14 +59,18 @@ class BankConnection(BaseModel):
     @classmethod
     def _safe_id(cls, value: str) -> str:
         if not COMPANY_ID.match(value):
-            raise ValueError("must be 2-40 characters: a lower-case letter, then lower-case letters, digits or underscores")
+            raise ValueError(
+                "must be 2-40 characters: a lower-case letter, then lower-case letters, digits or underscores"
+            )
         return value
 
     @model_validator(mode="after")
     def _complete(self) -> BankConnection:
         missing = [k for k in ("client_id", "client_secret") if k not in self.credentials]
         if missing:
-            raise ValueError(f"credentials: nordic_api_gateway needs client_id, client_secret; missing {', '.join(missing)}")
+            raise ValueError(
+                f"credentials: nordic_api_gateway needs client_id, client_secret; missing {', '.join(missing)}"
+            )
         for key, env_name in self.credentials.items():
             if not ENV_NAME.match(env_name):
                 raise ValueError(f"credentials.{key}: not an environment variable name")
@@ -86,16 +90,21 @@ class Company(BaseModel):
     chart_template: str = "default"
     netvisor_mac_algorithm: Literal["HMACSHA256", "SHA256"] = "HMACSHA256"
     requests_per_second: float | None = Field(
-        default=None, gt=0, description="Client-side request cap for this company's API (Procountor default: 18, "
-                                        "under its published 20/s); others are unthrottled unless set")
+        default=None,
+        gt=0,
+        description="Client-side request cap for this company's API (Procountor default: 18, "
+        "under its published 20/s); others are unthrottled unless set",
+    )
     bank_connections: list[BankConnection] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
         if not COMPANY_ID.match(value):
-            raise ValueError("must be 2-40 characters: a lower-case letter, then lower-case letters, digits "
-                             "or underscores (it becomes part of paths and SQL)")
+            raise ValueError(
+                "must be 2-40 characters: a lower-case letter, then lower-case letters, digits "
+                "or underscores (it becomes part of paths and SQL)"
+            )
         return value
 
     @field_validator("business_id")
@@ -124,8 +133,10 @@ class Company(BaseModel):
         for key, env_name in self.credentials.items():
             if not ENV_NAME.match(env_name):
                 # The value is not echoed: it may be a secret pasted here by mistake.
-                raise ValueError(f"credentials.{key}: not an environment variable name (upper-case letters, "
-                                 "digits and underscores; write the variable's name here, never the secret itself)")
+                raise ValueError(
+                    f"credentials.{key}: not an environment variable name (upper-case letters, "
+                    "digits and underscores; write the variable's name here, never the secret itself)"
+                )
         return self
 
 
@@ -142,8 +153,10 @@ class Schedules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     erp_cron: str = Field(default="0 2 * * *", description="Nightly refresh of open fiscal years")
     full_refresh_day: Weekday | None = Field(
-        default="sunday", description="The nightly run that re-reads open fiscal years in full instead of their "
-                                      "changes (catches what change tracking cannot: deletions, late versions)")
+        default="sunday",
+        description="The nightly run that re-reads open fiscal years in full instead of their "
+        "changes (catches what change tracking cannot: deletions, late versions)",
+    )
     bank_cron: str = Field(default="0 */6 * * *", description="Bank sync")
     timezone: str = "Europe/Helsinki"
 
@@ -202,14 +215,17 @@ def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None 
         if company.id in seen:
             raise CompaniesConfigError(
                 f"{source}: company {company.id!r} (companies[{index}]), field 'id': duplicate of "
-                f"companies[{seen[company.id]}]")
+                f"companies[{seen[company.id]}]"
+            )
         seen[company.id] = index
     connections: dict[str, str] = {}
     for company in config.companies:
         for connection in company.bank_connections:
             if connection.id in connections:
-                raise CompaniesConfigError(f"{source}: company {company.id!r}, field 'bank_connections': connection id "
-                                           f"{connection.id!r} is also used by company {connections[connection.id]!r}")
+                raise CompaniesConfigError(
+                    f"{source}: company {company.id!r}, field 'bank_connections': connection id "
+                    f"{connection.id!r} is also used by company {connections[connection.id]!r}"
+                )
             connections[connection.id] = company.id
     if environ is not None:
         for index, company in enumerate(config.companies):
@@ -220,7 +236,8 @@ def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None 
                 if not environ.get(env_name):
                     raise CompaniesConfigError(
                         f"{source}: company {company.id!r} (companies[{index}]), field 'credentials.{key}': "
-                        f"environment variable {env_name} is not set")
+                        f"environment variable {env_name} is not set"
+                    )
     return config
 
 

@@ -51,14 +51,25 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         schedules=schedules,
         sensors=sensors,
         resources={
-            "erp": ErpClients(companies_file=str(settings.companies_file), http_timeout=settings.http_timeout,
-                              http_max_attempts=settings.http_max_attempts, http_base_delay=settings.http_base_delay),
-            "bank": BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir),
-                                http_timeout=settings.http_timeout, http_max_attempts=settings.http_max_attempts,
-                                http_base_delay=settings.http_base_delay),
+            "erp": ErpClients(
+                companies_file=str(settings.companies_file),
+                http_timeout=settings.http_timeout,
+                http_max_attempts=settings.http_max_attempts,
+                http_base_delay=settings.http_base_delay,
+            ),
+            "bank": BankClients(
+                companies_file=str(settings.companies_file),
+                secrets_dir=str(settings.secrets_dir),
+                http_timeout=settings.http_timeout,
+                http_max_attempts=settings.http_max_attempts,
+                http_base_delay=settings.http_base_delay,
+            ),
             "lake": Lake(root=str(settings.lake_root)),
-            "dbt": DbtCliResource(project_dir=dbt_project(settings.dbt_target), target=settings.dbt_target,
-                                  dbt_executable=dbt_executable()),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project(settings.dbt_target),
+                target=settings.dbt_target,
+                dbt_executable=dbt_executable(),
+            ),
             "warehouse": Warehouse(build_db=str(settings.build_db), published_db=str(settings.published_db)),
         },
     )

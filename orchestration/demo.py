@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack
+from datetime import UTC
 from pathlib import Path
 
 import dagster as dg
@@ -41,8 +42,10 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=print) -> list[dg.ExecuteInProcessResult]:
     """Run every extract job over all its partitions, then the warehouse job; stop at a failure."""
-    names = sorted((job.name for job in defs.jobs if job.name.endswith(("_reference_job", "_fiscal_year_job"))),
-                   key=lambda n: (n.split("_")[0], "fiscal_year" in n))
+    names = sorted(
+        (job.name for job in defs.jobs if job.name.endswith(("_reference_job", "_fiscal_year_job"))),
+        key=lambda n: (n.split("_")[0], "fiscal_year" in n),
+    )
     names += [n for n in ("bank_accounts_job", "bank_transactions_job") if any(j.name == n for j in defs.jobs)]
     results = []
     for name in [*names, "warehouse_job"]:
@@ -51,8 +54,10 @@ def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=prin
         started = time.monotonic()
         result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
         results.append(result)
-        log(f"  {name:<28} {'ok' if result.success else 'FAILED':<6} {time.monotonic() - started:6.1f} s  "
-            f"run {result.run_id[:8]}")
+        log(
+            f"  {name:<28} {'ok' if result.success else 'FAILED':<6} {time.monotonic() - started:6.1f} s  "
+            f"run {result.run_id[:8]}"
+        )
         if not result.success:
             for event in result.all_events:
                 if event.is_failure and event.event_specific_data is not None:
@@ -74,27 +79,40 @@ def statements_report(published_db: Path) -> str:
             group by all order by 1""").fetchall()
         out = []
         for company_id, name, erp, fiscal_year, through, last_entry in companies:
-            fy = con.execute("select start_date, end_date, length_months from marts.dim_fiscal_period "
-                             "where company_id = ? and fiscal_year = ?", [company_id, fiscal_year]).fetchone()
-            out.append(f"\n{name} ({company_id}, {erp}) - fiscal year {fiscal_year}: {fy[0]}..{fy[1]} "
-                       f"({fy[2]} months), last entry {last_entry}")
+            fy = con.execute(
+                "select start_date, end_date, length_months from marts.dim_fiscal_period "
+                "where company_id = ? and fiscal_year = ?",
+                [company_id, fiscal_year],
+            ).fetchone()
+            out.append(
+                f"\n{name} ({company_id}, {erp}) - fiscal year {fiscal_year}: {fy[0]}..{fy[1]} "
+                f"({fy[2]} months), last entry {last_entry}"
+            )
             out.append(f"  {'':<52}{'year to date':>16}{'prior year':>16}")
-            for label, level, ytd, prior in con.execute("""
+            for label, level, ytd, prior in con.execute(
+                """
                     select label_en, level, amount_ytd, amount_prior_year_ytd from marts.rpt_profit_and_loss
                     where company_id = ? and fiscal_year = ? and month_end = ?
                       and (line_type <> 'line' or amount_ytd <> 0 or amount_prior_year_ytd <> 0)
-                    order by ordinal""", [company_id, fiscal_year, through]).fetchall():
+                    order by ordinal""",
+                [company_id, fiscal_year, through],
+            ).fetchall():
                 indent = "    " if level else "  "
                 prior_text = f"{prior:>16,.2f}" if prior is not None else f"{'-':>16}"
                 out.append(f"{indent}{label:<{52 - len(indent) + 2}}{ytd:>16,.2f}{prior_text}")
-            balance_date = con.execute("select max(month_end) from marts.rpt_balance_sheet where company_id = ? "
-                                       "and month_end <= ?", [company_id, month_end(last_entry)]).fetchone()[0]
+            balance_date = con.execute(
+                "select max(month_end) from marts.rpt_balance_sheet where company_id = ? and month_end <= ?",
+                [company_id, month_end(last_entry)],
+            ).fetchone()[0]
             out.append(f"  Balance sheet at {balance_date}")
-            for label, amount in con.execute("""
+            for label, amount in con.execute(
+                """
                     select label_en, amount from marts.rpt_balance_sheet
                     where company_id = ? and month_end = ? and (level = 0 or report_line_code in
                         ('BS_PRIOR_YEARS_RESULT', 'BS_CURRENT_YEAR_RESULT'))
-                    order by ordinal""", [company_id, balance_date]).fetchall():
+                    order by ordinal""",
+                [company_id, balance_date],
+            ).fetchall():
                 out.append(f"    {label:<50}{amount:>16,.2f}")
         return "\n".join(out)
     finally:
@@ -130,6 +148,7 @@ def main() -> int:
             print(f"Simulator already running on 127.0.0.1:{SIMULATOR_PORT}")
         else:
             from simulator.server import serve_in_thread
+
             stack.enter_context(serve_in_thread(SIMULATOR_PORT))
             print(f"Simulator started on 127.0.0.1:{SIMULATOR_PORT}")
         authorize_simulated_banks(settings)
@@ -141,20 +160,26 @@ def main() -> int:
             runs = instance.get_runs_count() - runs_before
             elapsed = time.monotonic() - started
         if not all(r.success for r in results):
-            print(f"\nDemo FAILED after {runs} Dagster runs. Details: `make dev` and open the failed run.",
-                  file=sys.stderr)
+            print(
+                f"\nDemo FAILED after {runs} Dagster runs. Details: `make dev` and open the failed run.",
+                file=sys.stderr,
+            )
             return 1
 
     print(statements_report(settings.published_db))
     print(f"\n{runs} Dagster runs in {elapsed:.0f} s. Published warehouse (read-only, for BI tools):")
     print(f"  {settings.published_db}")
-    print(f"  e.g. duckdb -readonly {settings.published_db} \"select * from marts.rpt_profit_and_loss limit 5\"")
+    print(f'  e.g. duckdb -readonly {settings.published_db} "select * from marts.rpt_profit_and_loss limit 5"')
+    from datetime import datetime
+
     from orchestration.companies import load_companies
     from orchestration.refresh import consents
-    from datetime import datetime, timezone
-    for consent in consents(settings, load_companies(settings.companies_file), datetime.now(timezone.utc)):
-        print(f"Bank connection {consent.connection_id} ({consent.company_id}): consent {consent.state} until "
-              f"{consent.expires:%Y-%m-%d}" + (f" - renew with: {consent.command}" if consent.state != "ok" else ""))
+
+    for consent in consents(settings, load_companies(settings.companies_file), datetime.now(UTC)):
+        print(
+            f"Bank connection {consent.connection_id} ({consent.company_id}): consent {consent.state} until "
+            f"{consent.expires:%Y-%m-%d}" + (f" - renew with: {consent.command}" if consent.state != "ok" else "")
+        )
     print(f"Dagster UI on the same data: make dev   (then open http://127.0.0.1:3000; DAGSTER_HOME={home})")
     return 0
 

@@ -27,10 +27,12 @@ def company_partitions(config: CompaniesConfig, erp: str) -> dg.StaticPartitions
 
 
 def company_fiscal_year_partitions(config: CompaniesConfig, erp: str) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition({
-        COMPANY: company_partitions(config, erp),
-        FISCAL_YEAR: dg.StaticPartitionsDefinition(fiscal_year_keys(config)),
-    })
+    return dg.MultiPartitionsDefinition(
+        {
+            COMPANY: company_partitions(config, erp),
+            FISCAL_YEAR: dg.StaticPartitionsDefinition(fiscal_year_keys(config)),
+        }
+    )
 
 
 def bank_company_partitions(config: CompaniesConfig) -> dg.StaticPartitionsDefinition:
@@ -38,10 +40,12 @@ def bank_company_partitions(config: CompaniesConfig) -> dg.StaticPartitionsDefin
 
 
 def bank_fiscal_year_partitions(config: CompaniesConfig) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition({
-        COMPANY: bank_company_partitions(config),
-        FISCAL_YEAR: dg.StaticPartitionsDefinition(fiscal_year_keys(config)),
-    })
+    return dg.MultiPartitionsDefinition(
+        {
+            COMPANY: bank_company_partitions(config),
+            FISCAL_YEAR: dg.StaticPartitionsDefinition(fiscal_year_keys(config)),
+        }
+    )
 
 
 def split_key(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str | None]:

@@ -14,7 +14,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -43,16 +43,24 @@ def company_fiscal_years(settings: Settings, company: Company) -> list[dict]:
 
 def open_fiscal_year_keys(settings: Settings, config: CompaniesConfig, company: Company) -> list[str]:
     valid = set(fiscal_year_keys(config))
-    return sorted(str(y["fiscal_year"]) for y in company_fiscal_years(settings, company)
-                  if not y["is_locked"] and str(y["fiscal_year"]) in valid)
+    return sorted(
+        str(y["fiscal_year"])
+        for y in company_fiscal_years(settings, company)
+        if not y["is_locked"] and str(y["fiscal_year"]) in valid
+    )
 
 
-def range_request(job: str, company: str, years: list[str], run_key: str | None, tags: dict | None = None) -> dg.RunRequest:
+def range_request(
+    job: str, company: str, years: list[str], run_key: str | None, tags: dict | None = None
+) -> dg.RunRequest:
     """One run for a company's fiscal years (a contiguous key range on the fiscal-year dimension)."""
     start = dg.MultiPartitionKey({COMPANY: company, FISCAL_YEAR: min(years)})
     end = dg.MultiPartitionKey({COMPANY: company, FISCAL_YEAR: max(years)})
-    return dg.RunRequest(job_name=job, run_key=run_key,
-                         tags={RANGE_START: str(start), RANGE_END: str(end), "nordledger/company": company, **(tags or {})})
+    return dg.RunRequest(
+        job_name=job,
+        run_key=run_key,
+        tags={RANGE_START: str(start), RANGE_END: str(end), "nordledger/company": company, **(tags or {})},
+    )
 
 
 # -- credential pauses -----------------------------------------------------------------------------------
@@ -81,7 +89,7 @@ def pause_record(instance: dg.DagsterInstance, company_id: str) -> dict | None:
 
 
 def pause(instance: dg.DagsterInstance, company_id: str, fingerprint: str, reason: str) -> None:
-    record = {"fingerprint": fingerprint, "since": datetime.now(timezone.utc).isoformat(), "reason": reason}
+    record = {"fingerprint": fingerprint, "since": datetime.now(UTC).isoformat(), "reason": reason}
     instance.run_storage.set_cursor_values({PAUSE_PREFIX + company_id: json.dumps(record)})
 
 
@@ -121,34 +129,54 @@ def consents(settings: Settings, config: CompaniesConfig, now: datetime) -> list
     for company, connection in config.bank_connections():
         tokens = TokenStore(Path(settings.secrets_dir) / "bank" / f"{connection.id}.json").load()
         expires = consent_expiry(tokens, timedelta(days=config.bank.fallback_consent_days))
-        out.append(Consent(company.id, connection.id, expires,
-                           consent_state(expires, now, config.bank.consent_warning_days)))
+        out.append(
+            Consent(company.id, connection.id, expires, consent_state(expires, now, config.bank.consent_warning_days))
+        )
     return out
 
 
 # -- run requests --------------------------------------------------------------------------------------------
 
 
-def erp_requests(settings: Settings, config: CompaniesConfig, instance: dg.DagsterInstance, erp: str,
-                 key: str, incremental: bool = True) -> list[dg.RunRequest]:
+def erp_requests(
+    settings: Settings,
+    config: CompaniesConfig,
+    instance: dg.DagsterInstance,
+    erp: str,
+    key: str,
+    incremental: bool = True,
+) -> list[dg.RunRequest]:
     """Reference data for every active company of the ERP, and each one's open fiscal years (their
     changes since the last sync where the ERP can tell, unless `incremental` is off)."""
     active = [c for c in config.for_erp(erp) if not is_paused(instance, settings, c)]
     requests = []
     if active:
         ids = sorted(c.id for c in active)
-        requests.append(dg.RunRequest(job_name=f"{erp}_reference_job", run_key=f"{key}:{erp}:reference",
-                                      tags={RANGE_START: ids[0], RANGE_END: ids[-1]}))
+        requests.append(
+            dg.RunRequest(
+                job_name=f"{erp}_reference_job",
+                run_key=f"{key}:{erp}:reference",
+                tags={RANGE_START: ids[0], RANGE_END: ids[-1]},
+            )
+        )
     for company in active:
         years = open_fiscal_year_keys(settings, config, company)
         if years:
-            requests.append(range_request(f"{erp}_fiscal_year_job", company.id, years, f"{key}:{company.id}",
-                                          tags={REFRESH_TAG: INCREMENTAL if incremental else "full"}))
+            requests.append(
+                range_request(
+                    f"{erp}_fiscal_year_job",
+                    company.id,
+                    years,
+                    f"{key}:{company.id}",
+                    tags={REFRESH_TAG: INCREMENTAL if incremental else "full"},
+                )
+            )
     return requests
 
 
-def bank_requests(settings: Settings, config: CompaniesConfig, instance: dg.DagsterInstance, key: str,
-                  now: datetime) -> list[dg.RunRequest]:
+def bank_requests(
+    settings: Settings, config: CompaniesConfig, instance: dg.DagsterInstance, key: str, now: datetime
+) -> list[dg.RunRequest]:
     """Bank transactions of each company whose consent still holds, for its open fiscal years."""
     usable = {c.company_id for c in consents(settings, config, now) if c.state in ("ok", "warning")}
     requests = []

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from connectors.errors import AuthenticationError
 from connectors.bank import TokenStore
+from connectors.errors import AuthenticationError
 from connectors.fennoa import FennoaClient
+from connectors.http import RetryPolicy
 from connectors.nag import NagClient
 from connectors.netvisor import NetvisorClient
 from connectors.procountor import REQUESTS_PER_SECOND as PROCOUNTOR_REQUESTS_PER_SECOND
 from connectors.procountor import ProcountorClient
 from orchestration.companies import Company, load_companies
-from connectors.http import RetryPolicy
 from orchestration.settings import read_secret
 
 DEFAULT_BASE_URLS = {
@@ -38,8 +38,11 @@ class ErpClients(dg.ConfigurableResource):
     http_base_delay: float = 0.5
 
     def retry(self, default_timeout: float = 60.0) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.http_max_attempts, base_delay=self.http_base_delay,
-                           timeout=self.http_timeout or default_timeout)
+        return RetryPolicy(
+            max_attempts=self.http_max_attempts,
+            base_delay=self.http_base_delay,
+            timeout=self.http_timeout or default_timeout,
+        )
 
     def company(self, company_id: str) -> Company:
         return load_companies(Path(self.companies_file), require_env=False).by_id[company_id]
@@ -50,23 +53,43 @@ class ErpClients(dg.ConfigurableResource):
         for key, env_name in company.credentials.items():
             value = read_secret(env_name)
             if not value:
-                raise MissingCredentialError(company.erp, company.id, "credentials",
-                                             f"environment variable {env_name} ({key}) is not set")
+                raise MissingCredentialError(
+                    company.erp, company.id, "credentials", f"environment variable {env_name} ({key}) is not set"
+                )
             secrets[key] = value
         base_url = company.base_url or DEFAULT_BASE_URLS[company.erp]
         if company.erp == "fennoa":
-            return FennoaClient(company.id, base_url, secrets["username"], secrets["api_key"], retry=self.retry(),
-                                requests_per_second=company.requests_per_second)
+            return FennoaClient(
+                company.id,
+                base_url,
+                secrets["username"],
+                secrets["api_key"],
+                retry=self.retry(),
+                requests_per_second=company.requests_per_second,
+            )
         if company.erp == "netvisor":
-            return NetvisorClient(company.id, base_url, secrets["customer_id"], secrets["customer_key"],
-                                  secrets["partner_id"], secrets["partner_key"], company.business_id,
-                                  algorithm=company.netvisor_mac_algorithm,
-                                  requests_per_second=company.requests_per_second,
-                                  retry=self.retry(default_timeout=180.0))  # Netvisor: 120-360 s recommended
+            return NetvisorClient(
+                company.id,
+                base_url,
+                secrets["customer_id"],
+                secrets["customer_key"],
+                secrets["partner_id"],
+                secrets["partner_key"],
+                company.business_id,
+                algorithm=company.netvisor_mac_algorithm,
+                requests_per_second=company.requests_per_second,
+                retry=self.retry(default_timeout=180.0),
+            )  # Netvisor: 120-360 s recommended
         if company.erp == "procountor":
-            return ProcountorClient(company.id, base_url, secrets["client_id"], secrets["client_secret"],
-                                    secrets["api_key"], retry=self.retry(),
-                                    requests_per_second=company.requests_per_second or PROCOUNTOR_REQUESTS_PER_SECOND)
+            return ProcountorClient(
+                company.id,
+                base_url,
+                secrets["client_id"],
+                secrets["client_secret"],
+                secrets["api_key"],
+                retry=self.retry(),
+                requests_per_second=company.requests_per_second or PROCOUNTOR_REQUESTS_PER_SECOND,
+            )
         raise NotImplementedError(f"no connector for ERP {company.erp!r}")
 
 
@@ -93,15 +116,26 @@ class BankClients(dg.ConfigurableResource):
         for key, env_name in connection.credentials.items():
             value = read_secret(env_name)
             if not value:
-                raise MissingCredentialError("nag", company_id, f"connection {connection_id}",
-                                             f"environment variable {env_name} ({key}) is not set")
+                raise MissingCredentialError(
+                    "nag",
+                    company_id,
+                    f"connection {connection_id}",
+                    f"environment variable {env_name} ({key}) is not set",
+                )
             secrets[key] = value
-        return NagClient(company_id, connection.id, connection.base_url or DEFAULT_BASE_URLS["nag"],
-                         secrets["client_id"], secrets["client_secret"], self.token_store(connection.id),
-                         provider_id=connection.provider_id,
-                         fallback_consent_days=config.bank.fallback_consent_days,
-                         retry=RetryPolicy(max_attempts=self.http_max_attempts, base_delay=self.http_base_delay,
-                                           timeout=self.http_timeout or 60.0))
+        return NagClient(
+            company_id,
+            connection.id,
+            connection.base_url or DEFAULT_BASE_URLS["nag"],
+            secrets["client_id"],
+            secrets["client_secret"],
+            self.token_store(connection.id),
+            provider_id=connection.provider_id,
+            fallback_consent_days=config.bank.fallback_consent_days,
+            retry=RetryPolicy(
+                max_attempts=self.http_max_attempts, base_delay=self.http_base_delay, timeout=self.http_timeout or 60.0
+            ),
+        )
 
 
 class Lake(dg.ConfigurableResource):

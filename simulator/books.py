@@ -178,8 +178,9 @@ class _Generator:
         self.numbers: dict[tuple[int, str], int] = {}
         self.totals: dict[int, dict[str, Decimal]] = {}
 
-    def add(self, fy: FiscalYear, day: date, series: str, description: str, lines: list[Line],
-            status: str = "valid") -> Voucher | None:
+    def add(
+        self, fy: FiscalYear, day: date, series: str, description: str, lines: list[Line], status: str = "valid"
+    ) -> Voucher | None:
         if day > self.as_of:
             return None
         number = self.numbers.get((fy.id, series), 0) + 1
@@ -237,7 +238,7 @@ class _Generator:
         invoices = max(2, (self.p.lines_per_year * len(months) // 12 - fixed_lines_per_month * len(months)) // 5)
         per_month = max(1, invoices // len(months))
         for month in months:
-            last_day = (date(month.year + (month.month == 12), month.month % 12 + 1, 1) - timedelta(days=1))
+            last_day = date(month.year + (month.month == 12), month.month % 12 + 1, 1) - timedelta(days=1)
             days = (last_day - month).days
             for _ in range(per_month):
                 self.invoice(fy, month + timedelta(days=self.rng.randint(0, days)))
@@ -249,35 +250,61 @@ class _Generator:
             net = self.money(200, 9000)
             vat = _q(net * rate / 100)
             account = self.rng.choice(("3000", "3010"))
-            v = self.add(fy, day, "IN", f"Myyntilasku {self.next_id}", [
-                Line("1700", net + vat, "Myyntisaamiset"),
-                Line(account, -net, "Myynti", "ALV_MYYNTI", rate, self.dims()),
-                Line("2939", -vat, "ALV-velka"),
-            ])
+            v = self.add(
+                fy,
+                day,
+                "IN",
+                f"Myyntilasku {self.next_id}",
+                [
+                    Line("1700", net + vat, "Myyntisaamiset"),
+                    Line(account, -net, "Myynti", "ALV_MYYNTI", rate, self.dims()),
+                    Line("2939", -vat, "ALV-velka"),
+                ],
+            )
             pay_day = day + timedelta(days=self.rng.randint(7, 30))
             if v is not None and pay_day <= fy.end:
-                self.add(fy, pay_day, "PJ", f"Suoritus {v.description}", [
-                    Line("1910", net + vat, "Pankki"), Line("1700", -(net + vat), "Myyntisaamiset")])
+                self.add(
+                    fy,
+                    pay_day,
+                    "PJ",
+                    f"Suoritus {v.description}",
+                    [Line("1910", net + vat, "Pankki"), Line("1700", -(net + vat), "Myyntisaamiset")],
+                )
         else:
             net = self.money(300, 7500)
             vat = _q(net * rate / 100)
             account = self.rng.choice(("4000", "4450", "8050", "8380"))
             roll = self.rng.random()
             status = "deleted" if roll < 0.02 else "invalidated" if roll < 0.04 else "valid"
-            v = self.add(fy, day, "PU", f"Ostolasku {self.next_id}", [
-                Line(account, net, "Osto", "ALV_OSTO", rate, self.dims()),
-                Line("1763", vat, "ALV-saaminen"),
-                Line("2871", -(net + vat), "Ostovelat"),
-            ], status)
+            v = self.add(
+                fy,
+                day,
+                "PU",
+                f"Ostolasku {self.next_id}",
+                [
+                    Line(account, net, "Osto", "ALV_OSTO", rate, self.dims()),
+                    Line("1763", vat, "ALV-saaminen"),
+                    Line("2871", -(net + vat), "Ostovelat"),
+                ],
+                status,
+            )
             if v is not None and status == "valid" and self.rng.random() < 0.03:
                 old_net = net + self.money(10, 200)
                 old_vat = _q(old_net * rate / 100)
-                v.superseded_lines = [Line(account, old_net, "Osto (ennen korjausta)", "ALV_OSTO", rate),
-                                      Line("1763", old_vat, "ALV-saaminen"), Line("2871", -(old_net + old_vat), "Ostovelat")]
+                v.superseded_lines = [
+                    Line(account, old_net, "Osto (ennen korjausta)", "ALV_OSTO", rate),
+                    Line("1763", old_vat, "ALV-saaminen"),
+                    Line("2871", -(old_net + old_vat), "Ostovelat"),
+                ]
             pay_day = day + timedelta(days=self.rng.randint(7, 30))
             if v is not None and status == "valid" and pay_day <= fy.end:
-                self.add(fy, pay_day, "PJ", f"Maksu {v.description}", [
-                    Line("2871", net + vat, "Ostovelat"), Line("1910", -(net + vat), "Pankki")])
+                self.add(
+                    fy,
+                    pay_day,
+                    "PJ",
+                    f"Maksu {v.description}",
+                    [Line("2871", net + vat, "Ostovelat"), Line("1910", -(net + vat), "Pankki")],
+                )
 
     @property
     def scale(self) -> Decimal:
@@ -289,29 +316,52 @@ class _Generator:
         withholding = _q(gross * Decimal("0.22"))
         pension = _q(gross * Decimal("0.1734"))
         social = _q(gross * Decimal("0.0187"))
-        self.add(fy, last_day, "GL", f"Palkat {month:%m/%Y}", [
-            Line("5000", gross, "Palkat", dimensions=(("1", "200"),)),
-            Line("6130", pension, "TyEL", dimensions=(("1", "200"),)),
-            Line("6410", social, "Sotu", dimensions=(("1", "200"),)),
-            Line("2930", -withholding, "Ennakonpidätys"),
-            Line("2931", -(pension + social), "Eläke- ja sotumaksut"),
-            Line("1910", -(gross - withholding), "Nettopalkat"),
-        ])
+        self.add(
+            fy,
+            last_day,
+            "GL",
+            f"Palkat {month:%m/%Y}",
+            [
+                Line("5000", gross, "Palkat", dimensions=(("1", "200"),)),
+                Line("6130", pension, "TyEL", dimensions=(("1", "200"),)),
+                Line("6410", social, "Sotu", dimensions=(("1", "200"),)),
+                Line("2930", -withholding, "Ennakonpidätys"),
+                Line("2931", -(pension + social), "Eläke- ja sotumaksut"),
+                Line("1910", -(gross - withholding), "Nettopalkat"),
+            ],
+        )
         rent = _q(self.money(1800, 2200) * self.scale)
         rent_vat = _q(rent * vat_rate(month) / 100)
-        self.add(fy, month + timedelta(days=1), "PJ", f"Vuokra {month:%m/%Y}", [
-            Line("7200", rent, "Toimitilavuokra", "ALV_OSTO", vat_rate(month), (("1", "200"),)),
-            Line("1763", rent_vat, "ALV-saaminen"),
-            Line("1910", -(rent + rent_vat), "Pankki"),
-        ])
-        self.add(fy, last_day, "GL", f"Poistot {month:%m/%Y}", [
-            Line("6800", Decimal("500.00"), "Suunnitelman mukaiset poistot"),
-            Line("1100", Decimal("-500.00"), "Kalusto"),
-        ])
+        self.add(
+            fy,
+            month + timedelta(days=1),
+            "PJ",
+            f"Vuokra {month:%m/%Y}",
+            [
+                Line("7200", rent, "Toimitilavuokra", "ALV_OSTO", vat_rate(month), (("1", "200"),)),
+                Line("1763", rent_vat, "ALV-saaminen"),
+                Line("1910", -(rent + rent_vat), "Pankki"),
+            ],
+        )
+        self.add(
+            fy,
+            last_day,
+            "GL",
+            f"Poistot {month:%m/%Y}",
+            [
+                Line("6800", Decimal("500.00"), "Suunnitelman mukaiset poistot"),
+                Line("1100", Decimal("-500.00"), "Kalusto"),
+            ],
+        )
         if month.month % 3 == 0:
             interest = self.money(150, 300)
-            self.add(fy, last_day, "PJ", f"Lainan korko {month:%m/%Y}", [
-                Line("9440", interest, "Korkokulut"), Line("1910", -interest, "Pankki")])
+            self.add(
+                fy,
+                last_day,
+                "PJ",
+                f"Lainan korko {month:%m/%Y}",
+                [Line("9440", interest, "Korkokulut"), Line("1910", -interest, "Pankki")],
+            )
         self.settle_taxes(fy, month)
 
     def settle_taxes(self, fy: FiscalYear, month: date) -> None:

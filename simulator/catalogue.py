@@ -39,62 +39,99 @@ def demo_tenants() -> list[Tenant]:
         Tenant(
             "fennoa",
             CompanyProfile(
-                key="aurora", name="Aurora Analytics Oy", business_id="2345678-0", seed=11,
-                fiscal_years=_fy(("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"),
-                                 ("2026-01-01", "2026-12-31")),
+                key="aurora",
+                name="Aurora Analytics Oy",
+                business_id="2345678-0",
+                seed=11,
+                fiscal_years=_fy(
+                    ("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-12-31")
+                ),
                 locked_through=date(2025, 12, 31),
             ),
-            {"username": _env("AURORA_FENNOA_USER", "aurora-api"),
-             "api_key": _env("AURORA_FENNOA_API_KEY", "sim-aurora-key")},
+            {
+                "username": _env("AURORA_FENNOA_USER", "aurora-api"),
+                "api_key": _env("AURORA_FENNOA_API_KEY", "sim-aurora-key"),
+            },
         ),
         Tenant(
             "fennoa",
             CompanyProfile(
-                key="borealis", name="Borealis Bakery Oy", business_id="5678901-2", seed=23,
+                key="borealis",
+                name="Borealis Bakery Oy",
+                business_id="5678901-2",
+                seed=23,
                 lines_per_year=1800,
-                fiscal_years=_fy(("2023-07-01", "2024-06-30"), ("2024-07-01", "2025-06-30"),
-                                 ("2025-07-01", "2026-06-30"), ("2026-07-01", "2027-06-30")),
+                fiscal_years=_fy(
+                    ("2023-07-01", "2024-06-30"),
+                    ("2024-07-01", "2025-06-30"),
+                    ("2025-07-01", "2026-06-30"),
+                    ("2026-07-01", "2027-06-30"),
+                ),
                 locked_through=date(2025, 6, 30),
             ),
-            {"username": _env("BOREALIS_FENNOA_USER", "borealis-api"),
-             "api_key": _env("BOREALIS_FENNOA_API_KEY", "sim-borealis-key")},
+            {
+                "username": _env("BOREALIS_FENNOA_USER", "borealis-api"),
+                "api_key": _env("BOREALIS_FENNOA_API_KEY", "sim-borealis-key"),
+            },
         ),
         Tenant(
             "fennoa",
             CompanyProfile(
-                key="cirrus", name="Cirrus Consulting Oy", business_id="4567890-7", seed=37,
+                key="cirrus",
+                name="Cirrus Consulting Oy",
+                business_id="4567890-7",
+                seed=37,
                 lines_per_year=1500,
                 # An 18-month first fiscal year, then calendar years.
                 fiscal_years=_fy(("2024-07-01", "2025-12-31"), ("2026-01-01", "2026-12-31")),
                 locked_through=None,
             ),
-            {"username": _env("CIRRUS_FENNOA_USER", "cirrus-api"),
-             "api_key": _env("CIRRUS_FENNOA_API_KEY", "sim-cirrus-key")},
+            {
+                "username": _env("CIRRUS_FENNOA_USER", "cirrus-api"),
+                "api_key": _env("CIRRUS_FENNOA_API_KEY", "sim-cirrus-key"),
+            },
         ),
         Tenant(
             "netvisor",
             CompanyProfile(
-                key="dahlia", name="Dahlia Design Oy", business_id="6789012-4", seed=41, lines_per_year=1800,
-                fiscal_years=_fy(("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"),
-                                 ("2026-01-01", "2026-12-31")),
+                key="dahlia",
+                name="Dahlia Design Oy",
+                business_id="6789012-4",
+                seed=41,
+                lines_per_year=1800,
+                fiscal_years=_fy(
+                    ("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-12-31")
+                ),
                 locked_through=date(2025, 12, 31),
             ),
-            {"customer_id": _env("DAHLIA_NETVISOR_CUSTOMER_ID", "DAHLIA-CUST"),
-             "customer_key": _env("DAHLIA_NETVISOR_CUSTOMER_KEY", "sim-dahlia-customer-key"),
-             "partner_id": _env("NETVISOR_PARTNER_ID", "NORDLEDGER-PARTNER"),
-             "partner_key": _env("NETVISOR_PARTNER_KEY", "sim-partner-key")},
+            {
+                "customer_id": _env("DAHLIA_NETVISOR_CUSTOMER_ID", "DAHLIA-CUST"),
+                "customer_key": _env("DAHLIA_NETVISOR_CUSTOMER_KEY", "sim-dahlia-customer-key"),
+                "partner_id": _env("NETVISOR_PARTNER_ID", "NORDLEDGER-PARTNER"),
+                "partner_key": _env("NETVISOR_PARTNER_KEY", "sim-partner-key"),
+            },
         ),
         Tenant(
             "procountor",
             CompanyProfile(
-                key="eira", name="Eira Engineering Oy", business_id="1234567-1", seed=53, lines_per_year=700,
-                fiscal_years=_fy(("2023-05-01", "2024-04-30"), ("2024-05-01", "2025-04-30"),
-                                 ("2025-05-01", "2026-04-30"), ("2026-05-01", "2027-04-30")),
+                key="eira",
+                name="Eira Engineering Oy",
+                business_id="1234567-1",
+                seed=53,
+                lines_per_year=700,
+                fiscal_years=_fy(
+                    ("2023-05-01", "2024-04-30"),
+                    ("2024-05-01", "2025-04-30"),
+                    ("2025-05-01", "2026-04-30"),
+                    ("2026-05-01", "2027-04-30"),
+                ),
                 locked_through=date(2025, 4, 30),
             ),
-            {"client_id": _env("PROCOUNTOR_CLIENT_ID", "eira-client"),
-             "client_secret": _env("PROCOUNTOR_CLIENT_SECRET", "sim-eira-secret"),
-             "api_key": _env("EIRA_PROCOUNTOR_API_KEY", "sim-eira-api-key")},
+            {
+                "client_id": _env("PROCOUNTOR_CLIENT_ID", "eira-client"),
+                "client_secret": _env("PROCOUNTOR_CLIENT_SECRET", "sim-eira-secret"),
+                "api_key": _env("EIRA_PROCOUNTOR_API_KEY", "sim-eira-api-key"),
+            },
         ),
     ]
 

@@ -78,16 +78,20 @@ class FaultQueue:
         """The response a faulted request gets (queued faults first, then the fault mode), or None."""
         fault = self.take(api)
         if fault is None:
-            malformed = (b"<Root><ResponseStatus><Status>OK</Status></Respo" if api == "netvisor"
-                         else b'{"status": "OK", "data": [{"broken": ')
+            malformed = (
+                b"<Root><ResponseStatus><Status>OK</Status></Respo"
+                if api == "netvisor"
+                else b'{"status": "OK", "data": [{"broken": '
+            )
             return await mode_fault(api, malformed, "text/xml" if api == "netvisor" else "application/json")
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.status == 200:
             return None
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-        return JSONResponse({"status": "ERROR", "data": None, "errors": ["simulated fault"]},
-                            status_code=fault.status, headers=headers)
+        return JSONResponse(
+            {"status": "ERROR", "data": None, "errors": ["simulated fault"]}, status_code=fault.status, headers=headers
+        )
 
 
 FAULTS = FaultQueue()
@@ -115,19 +119,29 @@ async def admin_faults(request: Request) -> Response:
     POST {"mode": {"rate": 0.05, "seed": 7, "kinds": [...], "apis": [...]}} starts the fault mode;
     GET reports what was injected; DELETE clears everything."""
     if request.method == "GET":
-        return JSONResponse({"injected": [{"api": a, "kind": k, "count": n} for (a, k), n in sorted(FAULTS.log.items())]})
+        return JSONResponse(
+            {"injected": [{"api": a, "kind": k, "count": n} for (a, k), n in sorted(FAULTS.log.items())]}
+        )
     if request.method == "DELETE":
         FAULTS.clear()
         return JSONResponse({"cleared": True})
     body = await request.json()
     if "mode" in body:
         m = body["mode"]
-        FAULTS.mode = FaultMode(float(m["rate"]), int(m.get("seed", 0)), tuple(m.get("kinds", KINDS)),
-                                float(m.get("slow_seconds", 2.0)), tuple(m.get("apis", FaultMode.apis)))
+        FAULTS.mode = FaultMode(
+            float(m["rate"]),
+            int(m.get("seed", 0)),
+            tuple(m.get("kinds", KINDS)),
+            float(m.get("slow_seconds", 2.0)),
+            tuple(m.get("apis", FaultMode.apis)),
+        )
         FAULTS.log.clear()
         return JSONResponse({"mode": m})
-    FAULTS.push(body["api"], Fault(int(body.get("status", 503)), body.get("retry_after"),
-                                   float(body.get("delay", 0))), int(body.get("count", 1)))
+    FAULTS.push(
+        body["api"],
+        Fault(int(body.get("status", 503)), body.get("retry_after"), float(body.get("delay", 0))),
+        int(body.get("count", 1)),
+    )
     return JSONResponse({"queued": body})
 
 
@@ -135,8 +149,13 @@ class TruncatedResponse(Response):
     """Promises a longer body than it sends, then drops the connection (a reset mid-transfer)."""
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"status": "OK", "data": [', "more_body": False})
 
 
@@ -149,8 +168,9 @@ async def mode_fault(api: str, malformed_body: bytes, media_type: str) -> Respon
     if kind == "429":
         return JSONResponse({"status": "ERROR", "errors": ["Too Many Requests"]}, status_code=429)
     if kind == "429_retry_after":
-        return JSONResponse({"status": "ERROR", "errors": ["Too Many Requests"]}, status_code=429,
-                            headers={"Retry-After": "1"})
+        return JSONResponse(
+            {"status": "ERROR", "errors": ["Too Many Requests"]}, status_code=429, headers={"Retry-After": "1"}
+        )
     if kind == "503":
         return JSONResponse({"status": "ERROR", "errors": ["Service Unavailable"]}, status_code=503)
     if kind == "drop":

@@ -60,20 +60,22 @@ class FennoaCompany:
                 key = (fy.id, line.account)
                 before = running.get(key, Decimal(0))
                 running[key] = before + line.amount
-                rows.append({
-                    "statement_id": voucher.id,
-                    "account": line.account,
-                    "date": voucher.date.isoformat(),
-                    "debit": _num(line.amount if line.amount > 0 else Decimal(0)),
-                    "credit": _num(-line.amount if line.amount < 0 else Decimal(0)),
-                    "description": f"{voucher.description} / {line.description}",
-                    "series": voucher.series,
-                    "number": voucher.number,
-                    "opening": _num(before),
-                    "closing": _num(running[key]),
-                    "dimensions": {type_id: code for type_id, code in line.dimensions} or [],
-                    "links": [],
-                })
+                rows.append(
+                    {
+                        "statement_id": voucher.id,
+                        "account": line.account,
+                        "date": voucher.date.isoformat(),
+                        "debit": _num(line.amount if line.amount > 0 else Decimal(0)),
+                        "credit": _num(-line.amount if line.amount < 0 else Decimal(0)),
+                        "description": f"{voucher.description} / {line.description}",
+                        "series": voucher.series,
+                        "number": voucher.number,
+                        "opening": _num(before),
+                        "closing": _num(running[key]),
+                        "dimensions": {type_id: code for type_id, code in line.dimensions} or [],
+                        "links": [],
+                    }
+                )
         return rows
 
     @cached_property
@@ -88,9 +90,7 @@ class FennoaSimulator:
     def __init__(self, tenants: list[Tenant], max_active: int = 100):
         self.max_active = max_active
         self.active: dict[str, int] = {}
-        self.companies = {
-            t.credentials["username"]: t for t in tenants if t.erp == "fennoa"
-        }
+        self.companies = {t.credentials["username"]: t for t in tenants if t.erp == "fennoa"}
         self._loaded: dict[str, FennoaCompany] = {}
 
     def company(self, username: str) -> FennoaCompany:
@@ -143,9 +143,14 @@ class FennoaSimulator:
                 case ["accounting_api", "get", "accounts"]:
                     return JSONResponse(self.envelope(self.accounts(company)))
                 case ["accounting_api", "get", "periods"]:
-                    return JSONResponse(self.envelope([
-                        {"id": fy.id, "start_date": fy.start.isoformat(), "end_date": fy.end.isoformat()}
-                        for fy in company.books.fiscal_years]))
+                    return JSONResponse(
+                        self.envelope(
+                            [
+                                {"id": fy.id, "start_date": fy.start.isoformat(), "end_date": fy.end.isoformat()}
+                                for fy in company.books.fiscal_years
+                            ]
+                        )
+                    )
                 case ["accounting_api", "get", "locking_periods"]:
                     return JSONResponse(self.envelope(self.locks(company)))
                 case ["accounting_api", "get", "vatcodes"]:
@@ -157,9 +162,14 @@ class FennoaSimulator:
                 case ["accounting_api", "get", "account_balance", account, on]:
                     return self.account_balance(company, account, date.fromisoformat(on))
                 case ["dimension_api", "get", "types"]:
-                    return JSONResponse(self.envelope([
-                        {"id": int(type_id), "name_fi": name, "name_en": name, "name_sv": name}
-                        for type_id, (name, _) in company.books.dimension_types.items()]))
+                    return JSONResponse(
+                        self.envelope(
+                            [
+                                {"id": int(type_id), "name_fi": name, "name_en": name, "name_sv": name}
+                                for type_id, (name, _) in company.books.dimension_types.items()
+                            ]
+                        )
+                    )
                 case ["dimension_api"]:
                     return JSONResponse(self.envelope(self.dimension_items(company, request)))
         except ValueError as exc:
@@ -167,11 +177,16 @@ class FennoaSimulator:
         return self.error(404, "Not found")
 
     def accounts(self, company: FennoaCompany) -> list[dict]:
-        return [{
-            "code": a.number, "name": a.name,
-            "vatcode_id": _VAT_ID.get(a.vat_code), "vatcode_type": a.vat_code or None,
-            "vatcode": a.vat_code or None,
-        } for a in company.books.accounts]
+        return [
+            {
+                "code": a.number,
+                "name": a.name,
+                "vatcode_id": _VAT_ID.get(a.vat_code),
+                "vatcode_type": a.vat_code or None,
+                "vatcode": a.vat_code or None,
+            }
+            for a in company.books.accounts
+        ]
 
     def locks(self, company: FennoaCompany) -> list[dict]:
         locked = [fy.end for fy in company.books.fiscal_years if fy.locked]
@@ -190,7 +205,7 @@ class FennoaSimulator:
         hi = bisect_right(company.row_dates, end.isoformat())
         total = hi - lo
         first = lo + (page - 1) * limit
-        data = company.ledger_rows[first:min(first + limit, hi)] if first < hi else []
+        data = company.ledger_rows[first : min(first + limit, hi)] if first < hi else []
         if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unbalanced_voucher"):
             data = [dict(data[0], debit=data[0]["debit"] + 1.0), *data[1:]]  # one voucher off by 1.00
         if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unknown_account"):
@@ -203,14 +218,22 @@ class FennoaSimulator:
         if fy is None:
             return self.error(404, f"Accounting period {period_id} not found")
         voucher = company.books.opening_voucher(fy)
-        if fy != company.books.fiscal_years[0] and tampered("fennoa", company.tenant.profile.key, "no_opening_balances"):
+        if fy != company.books.fiscal_years[0] and tampered(
+            "fennoa", company.tenant.profile.key, "no_opening_balances"
+        ):
             voucher = None  # books never closed: later years have no opening balances
         rows = []
         for line in voucher.lines if voucher else ():
             debit = line.amount if line.amount > 0 else Decimal(0)
             credit = -line.amount if line.amount < 0 else Decimal(0)
-            rows.append({"account_code": line.account, "total_sum": _num(line.amount),
-                         "debit_sum": _num(debit), "credit_sum": _num(credit)})
+            rows.append(
+                {
+                    "account_code": line.account,
+                    "total_sum": _num(line.amount),
+                    "debit_sum": _num(debit),
+                    "credit_sum": _num(credit),
+                }
+            )
         return JSONResponse(self.envelope(rows))
 
     def account_balance(self, company: FennoaCompany, account: str, on: date) -> Response:
@@ -220,8 +243,18 @@ class FennoaSimulator:
             return self.error(400, str(exc))
         if account < "3" and tampered("fennoa", company.tenant.profile.key, "no_opening_balances"):
             debit, credit = self.unclosed_balance(company, account, on)
-        return JSONResponse({"status": "OK", "account": account, "date": on.isoformat(), "dimensions": [],
-                             "sum_debit": _num(debit), "sum_credit": _num(credit), "data": None, "errors": []})
+        return JSONResponse(
+            {
+                "status": "OK",
+                "account": account,
+                "date": on.isoformat(),
+                "dimensions": [],
+                "sum_debit": _num(debit),
+                "sum_credit": _num(credit),
+                "data": None,
+                "errors": [],
+            }
+        )
 
     @staticmethod
     def unclosed_balance(company: FennoaCompany, account: str, on: date) -> tuple[Decimal, Decimal]:
@@ -244,9 +277,19 @@ class FennoaSimulator:
         for type_id, (_, values) in company.books.dimension_types.items():
             for code, name in values:
                 if wanted is None or wanted == type_id:
-                    items.append({"id": next_id, "dimension_type_id": int(type_id), "code": code,
-                                  "name_fi": name, "name_en": name, "name_sv": name, "description": "",
-                                  "is_active": 1, "active_after": None})
+                    items.append(
+                        {
+                            "id": next_id,
+                            "dimension_type_id": int(type_id),
+                            "code": code,
+                            "name_fi": name,
+                            "name_en": name,
+                            "name_sv": name,
+                            "description": "",
+                            "is_active": 1,
+                            "active_after": None,
+                        }
+                    )
                 next_id += 1
         return items
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -49,13 +49,13 @@ class SimClock:
         self.offset = timedelta(0)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
     def bank_day(self) -> date:
         return as_of() + timedelta(days=self.offset.days)
 
     def set(self, when: datetime) -> None:
-        self.offset = when - datetime.now(timezone.utc)
+        self.offset = when - datetime.now(UTC)
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Login:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class NagSimulator:
@@ -87,8 +87,10 @@ class NagSimulator:
         return JSONResponse({"error": message}, status_code=status)
 
     def client_ok(self, request: Request) -> bool:
-        return (request.headers.get("x-client-id") == self.client_id
-                and request.headers.get("x-client-secret") == self.client_secret)
+        return (
+            request.headers.get("x-client-id") == self.client_id
+            and request.headers.get("x-client-secret") == self.client_secret
+        )
 
     def token_set(self, login: Login) -> dict:
         now = self.clock.now()
@@ -96,12 +98,19 @@ class NagSimulator:
         expires = now + SESSION_LIFETIME
         login.access_tokens[access] = expires
         self.access[access] = login
-        return {"success": True, "providerId": login.provider.id,
-                "session": {"accessToken": access, "expires": _iso(expires)},
-                "login": {"loginToken": login.login_token, "expires": _iso(login.expires),
-                          "supportsUnattended": login.provider.supports_unattended,
-                          "providerId": login.provider.id, "label": f"{login.provider.id} login",
-                          "subjectId": login.user_hash}}
+        return {
+            "success": True,
+            "providerId": login.provider.id,
+            "session": {"accessToken": access, "expires": _iso(expires)},
+            "login": {
+                "loginToken": login.login_token,
+                "expires": _iso(login.expires),
+                "supportsUnattended": login.provider.supports_unattended,
+                "providerId": login.provider.id,
+                "label": f"{login.provider.id} login",
+                "subjectId": login.user_hash,
+            },
+        }
 
     async def dispatch(self, request: Request) -> Response:
         fault = await FAULTS.apply("nag")
@@ -154,7 +163,9 @@ class NagSimulator:
         user_hash, provider, redirect = entry.split("|", 2)
         code = secrets.token_urlsafe(16)
         self.pending_codes[code] = (user_hash, provider)
-        return RedirectResponse(f"{redirect}{'&' if '?' in redirect else '?'}{urlencode({'code': code})}", status_code=302)
+        return RedirectResponse(
+            f"{redirect}{'&' if '?' in redirect else '?'}{urlencode({'code': code})}", status_code=302
+        )
 
     async def tokens(self, request: Request) -> Response:
         body = await request.json()
@@ -163,8 +174,13 @@ class NagSimulator:
             return self.error(400, "invalid or used code")
         user_hash, provider_id = entry
         provider = PROVIDERS[provider_id]
-        login = Login(user_hash, provider, self.tenants[user_hash], secrets.token_urlsafe(24),
-                      self.clock.now() + timedelta(days=provider.consent_days))
+        login = Login(
+            user_hash,
+            provider,
+            self.tenants[user_hash],
+            secrets.token_urlsafe(24),
+            self.clock.now() + timedelta(days=provider.consent_days),
+        )
         self.logins[login.login_token] = login
         return JSONResponse(self.token_set(login))
 
@@ -186,7 +202,7 @@ class NagSimulator:
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
         login = self.access.get(token)
-        if login is None or login.access_tokens.get(token, datetime.min.replace(tzinfo=timezone.utc)) <= self.clock.now():
+        if login is None or login.access_tokens.get(token, datetime.min.replace(tzinfo=UTC)) <= self.clock.now():
             return None
         if self.clock.now() >= login.expires:
             return None
@@ -217,14 +233,20 @@ class NagSimulator:
             booked = [t for t in txs if t["state"] == "Booked"]
             balance = float(booked[-1]["balance"]["value"]) if booked else 0.0
             iban = f"FI{10 + n}{tenant.profile.seed:04d}{n:010d}"
-            out[account_id] = {"gl_account": gl_account, "transactions": txs, "api": {
-                "id": account_id, "providerId": login.provider.id,
-                "name": "Käyttötili" if n == 1 else "Säästötili",
-                "number": {"bbanType": "FI", "iban": iban, "bban": iban[4:]},
-                "bookedBalance": {"value": balance, "currency": "EUR"},
-                "availableBalance": {"value": balance, "currency": "EUR"},
-                "type": "Consumption" if n == 1 else "Savings",
-                "features": {"queryable": True, "psdPaymentAccount": n == 1}}}
+            out[account_id] = {
+                "gl_account": gl_account,
+                "transactions": txs,
+                "api": {
+                    "id": account_id,
+                    "providerId": login.provider.id,
+                    "name": "Käyttötili" if n == 1 else "Säästötili",
+                    "number": {"bbanType": "FI", "iban": iban, "bban": iban[4:]},
+                    "bookedBalance": {"value": balance, "currency": "EUR"},
+                    "availableBalance": {"value": balance, "currency": "EUR"},
+                    "type": "Consumption" if n == 1 else "Savings",
+                    "features": {"queryable": True, "psdPaymentAccount": n == 1},
+                },
+            }
         del books
         return out
 
@@ -246,23 +268,41 @@ class NagSimulator:
                 reserved = voucher.date > today - timedelta(days=RESERVED_DAYS)
                 if not reserved:
                     balance += line.amount
-                out.append({
-                    "id": f"{voucher.date:%Y%m%d}-{voucher.id}-{index}", "date": voucher.date.isoformat(),
-                    "creationTime": None, "text": voucher.description[:60], "originalText": voucher.description,
-                    "details": None, "category": {"id": "0", "setId": "DK"},
-                    "amount": {"value": float(line.amount), "currency": "EUR"},
-                    "balance": {"value": float(balance), "currency": "EUR"},
-                    "type": "Transfer", "state": "Reserved" if reserved else "Booked"})
+                out.append(
+                    {
+                        "id": f"{voucher.date:%Y%m%d}-{voucher.id}-{index}",
+                        "date": voucher.date.isoformat(),
+                        "creationTime": None,
+                        "text": voucher.description[:60],
+                        "originalText": voucher.description,
+                        "details": None,
+                        "category": {"id": "0", "setId": "DK"},
+                        "amount": {"value": float(line.amount), "currency": "EUR"},
+                        "balance": {"value": float(balance), "currency": "EUR"},
+                        "type": "Transfer",
+                        "state": "Reserved" if reserved else "Booked",
+                    }
+                )
         if gl_account == "1910":
             # Card authorisation holds: pending for a few days, then released, never booked.
             for days_ago in range(RESERVED_DAYS):
                 day = today - timedelta(days=days_ago)
                 if day.toordinal() % RESERVED_DAYS == 0:  # exactly one hold pending at any time
-                    out.append({
-                        "id": f"hold-{day:%Y%m%d}", "date": day.isoformat(), "creationTime": None,
-                        "text": "Korttivaraus", "originalText": "Korttivaraus / card hold", "details": None,
-                        "category": {"id": "0", "setId": "DK"}, "amount": {"value": -42.5, "currency": "EUR"},
-                        "balance": {"value": float(balance), "currency": "EUR"}, "type": "Card", "state": "Reserved"})
+                    out.append(
+                        {
+                            "id": f"hold-{day:%Y%m%d}",
+                            "date": day.isoformat(),
+                            "creationTime": None,
+                            "text": "Korttivaraus",
+                            "originalText": "Korttivaraus / card hold",
+                            "details": None,
+                            "category": {"id": "0", "setId": "DK"},
+                            "amount": {"value": -42.5, "currency": "EUR"},
+                            "balance": {"value": float(balance), "currency": "EUR"},
+                            "type": "Card",
+                            "state": "Reserved",
+                        }
+                    )
         return out
 
     def transactions(self, request: Request, login: Login, account: dict) -> Response:
@@ -271,7 +311,7 @@ class NagSimulator:
         end = date.fromisoformat(q["toDate"]) if q.get("toDate") else date.max
         rows = [t for t in account["transactions"] if start <= date.fromisoformat(t["date"]) <= end]
         offset = int(q.get("pagingToken") or 0)
-        page = rows[offset:offset + PAGE_SIZE]
+        page = rows[offset : offset + PAGE_SIZE]
         token = str(offset + PAGE_SIZE) if offset + PAGE_SIZE < len(rows) else None
         return JSONResponse({"transactions": page, "pagingToken": token})
 

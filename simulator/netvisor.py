@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import hmac
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from starlette.applications import Starlette
@@ -27,9 +27,13 @@ from simulator.catalogue import Tenant, as_of, books_for
 from simulator.faults import FAULTS, marker
 
 H = "x-netvisor-authentication-"
-VOUCHER_CLASSES = {"IN": ("3", "MY", "Myyntilasku"), "PU": ("4", "OL", "Ostolasku"),
-                   "PJ": ("5", "PT", "Pankkitosite"), "GL": ("1", "MU", "Muistiotosite"),
-                   "OB": ("9", "TA", "Tilinavaus")}
+VOUCHER_CLASSES = {
+    "IN": ("3", "MY", "Myyntilasku"),
+    "PU": ("4", "OL", "Ostolasku"),
+    "PJ": ("5", "PT", "Pankkitosite"),
+    "GL": ("1", "MU", "Muistiotosite"),
+    "OB": ("9", "TA", "Tilinavaus"),
+}
 
 
 def _comma(value: Decimal) -> str:
@@ -45,7 +49,7 @@ def _fi_date(d: date) -> str:
 
 
 def _timestamp() -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return f"{now.day}.{now.month}.{now.year} {now.hour}:{now.minute:02d}:{now.second:02d}"
 
 
@@ -93,9 +97,15 @@ class NetvisorSimulator:
     def expected_mac(self, request: Request, tenant: Tenant, algorithm: str) -> tuple[str, str] | None:
         h = request.headers
         creds = tenant.credentials
-        fields = [str(request.url), h.get(H + "sender", ""), h.get(H + "customerid", ""),
-                  h.get(H + "timestamp", ""), h.get("x-netvisor-interface-language", ""),
-                  h.get("x-netvisor-organisation-id", ""), h.get(H + "transactionid", "")]
+        fields = [
+            str(request.url),
+            h.get(H + "sender", ""),
+            h.get(H + "customerid", ""),
+            h.get(H + "timestamp", ""),
+            h.get("x-netvisor-interface-language", ""),
+            h.get("x-netvisor-organisation-id", ""),
+            h.get(H + "transactionid", ""),
+        ]
         if algorithm == "HMACSHA256":
             message = "&".join([*fields, h.get(H + "timestampunix", ""), creds["customer_key"], creds["partner_key"]])
             key = f"{creds['customer_key']}&{creds['partner_key']}"
@@ -106,7 +116,8 @@ class NetvisorSimulator:
         else:
             return None
         masked = message.replace(creds["customer_key"], "YOUR_PRIVATE_KEY_HERE").replace(
-            creds["partner_key"], "YOUR_PRIVATE_KEY_HERE")
+            creds["partner_key"], "YOUR_PRIVATE_KEY_HERE"
+        )
         return digest, masked
 
     def authenticate(self, request: Request) -> tuple[Tenant | None, Response | None]:
@@ -126,8 +137,12 @@ class NetvisorSimulator:
         digest, masked = expected
         self.macs_seen.append(h.get(H + "mac", ""))
         if not hmac.compare_digest(digest, h.get(H + "mac", "").lower()):
-            return None, self.failed(request, "AUTHENTICATION_FAILED",
-                                     f"Integration keys are not valid. Use the string {masked} for the MAC", 401)
+            return None, self.failed(
+                request,
+                "AUTHENTICATION_FAILED",
+                f"Integration keys are not valid. Use the string {masked} for the MAC",
+                401,
+            )
         key = (tenant.credentials["partner_id"], h.get(H + "transactionid", ""))
         if not key[1] or key in self.transaction_ids:
             return None, self.failed(request, "REQUEST_NOT_UNIQUE", "Transaction identifier has already been used", 400)
@@ -163,8 +178,14 @@ class NetvisorSimulator:
             if resource == "accountingledger.nv":
                 if not (q.get("startdate") and q.get("enddate")):
                     return self.failed(request, "INVALID_DATA", "startdate and enddate are required", 400)
-                return self.ok(self.ledger(books, date.fromisoformat(q["startdate"]), date.fromisoformat(q["enddate"]),
-                                           q.get("voucherstatus", "2")))
+                return self.ok(
+                    self.ledger(
+                        books,
+                        date.fromisoformat(q["startdate"]),
+                        date.fromisoformat(q["enddate"]),
+                        q.get("voucherstatus", "2"),
+                    )
+                )
             if resource == "accountlist.nv":
                 return self.ok(self.accounts(books))
             if resource == "accountingperiodlist.nv":
@@ -185,7 +206,9 @@ class NetvisorSimulator:
     # -- resources -------------------------------------------------------------------------------
 
     def ledger(self, books: Books, start: date, end: date, voucherstatus: str) -> ET.Element:
-        wanted = {"1": {"valid", "invalidated", "deleted"}, "2": {"valid"}, "3": {"invalidated", "deleted"}}[voucherstatus]
+        wanted = {"1": {"valid", "invalidated", "deleted"}, "2": {"valid"}, "3": {"invalidated", "deleted"}}[
+            voucherstatus
+        ]
         vouchers = ET.Element("Vouchers")
         line_key = 0
         for v in books.vouchers:
@@ -209,7 +232,11 @@ class NetvisorSimulator:
                 _sub(vl, "Description", line.description)
                 _sub(vl, "AccountNumber", line.account)
                 _sub(vl, "VatPercent", _percent(line.vat_percent))
-                _sub(vl, "VatCode", "KOMY" if line.vat_code == "ALV_MYYNTI" else "KOOS" if line.vat_code == "ALV_OSTO" else "-")
+                _sub(
+                    vl,
+                    "VatCode",
+                    "KOMY" if line.vat_code == "ALV_MYYNTI" else "KOOS" if line.vat_code == "ALV_OSTO" else "-",
+                )
                 for type_id, item in line.dimensions:
                     dim = _sub(vl, "Dimension")
                     _sub(dim, "DimensionName", books.dimension_types[type_id][0])

@@ -9,13 +9,13 @@ unfinished receipts are present but are not official accounting.
 from __future__ import annotations
 
 import secrets
-from urllib.parse import parse_qs
 import time
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,8 +28,13 @@ from simulator.faults import FAULTS, marker
 
 MAX_SIZE = 200
 VAT_ACCOUNTS = {"1763", "2939"}
-TYPES = {"IN": "SALES_INVOICE", "PU": "PURCHASE_INVOICE", "PJ": "BANK_STATEMENT_AS_RECEIPT", "GL": "JOURNAL",
-         "OB": "RECEIPT_FOR_OPENING_ACCOUNTS"}
+TYPES = {
+    "IN": "SALES_INVOICE",
+    "PU": "PURCHASE_INVOICE",
+    "PJ": "BANK_STATEMENT_AS_RECEIPT",
+    "GL": "JOURNAL",
+    "OB": "RECEIPT_FOR_OPENING_ACCOUNTS",
+}
 
 
 @dataclass
@@ -42,10 +47,17 @@ class Receipt:
     version: str
 
     def basic(self) -> dict:
-        return {"id": self.id, "type": self.type, "status": self.status, "name": self.voucher.description[:80],
-                "receiptDate": self.voucher.date.isoformat(), "receiptNumber": self.voucher.number,
-                "invoiceNumber": None, "created": f"{self.voucher.date.isoformat()}T09:00:00",
-                "version": self.version}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "status": self.status,
+            "name": self.voucher.description[:80],
+            "receiptDate": self.voucher.date.isoformat(),
+            "receiptNumber": self.voucher.number,
+            "invoiceNumber": None,
+            "created": f"{self.voucher.date.isoformat()}T09:00:00",
+            "version": self.version,
+        }
 
     def detail(self, dimension_ids: dict[str, tuple[int, dict[str, int]]]) -> dict:
         has_vat = any(line.vat_percent for line in self.lines)
@@ -59,15 +71,27 @@ class Receipt:
             for type_id, code in line.dimensions:
                 dim_id, items = dimension_ids[type_id]
                 dims.append({"dimensionId": dim_id, "itemId": items[code], "value": float(line.amount)})
-            transactions.append({
-                "id": i, "transactionType": "ENTRY" if line.vat_percent else "REVERSING_ENTRY",
-                "account": line.account, "accountingValue": float(line.amount),
-                "vatPercent": float(line.vat_percent), "vatType": vat_type if line.vat_percent else None,
-                "vatStatus": 1 if line.vat_percent else None, "description": line.description,
-                "dimensionItemValues": dims,
-            })
-        return {**self.basic(), "vatType": vat_type, "vatStatus": 1, "vatProcessing": "FINLAND",
-                "transactions": transactions, "attachments": []}
+            transactions.append(
+                {
+                    "id": i,
+                    "transactionType": "ENTRY" if line.vat_percent else "REVERSING_ENTRY",
+                    "account": line.account,
+                    "accountingValue": float(line.amount),
+                    "vatPercent": float(line.vat_percent),
+                    "vatType": vat_type if line.vat_percent else None,
+                    "vatStatus": 1 if line.vat_percent else None,
+                    "description": line.description,
+                    "dimensionItemValues": dims,
+                }
+            )
+        return {
+            **self.basic(),
+            "vatType": vat_type,
+            "vatStatus": 1,
+            "vatProcessing": "FINLAND",
+            "transactions": transactions,
+            "attachments": [],
+        }
 
 
 class ProcountorCompany:
@@ -107,12 +131,15 @@ class ProcountorCompany:
         benchmark; balance reports follow the change."""
         fy = next(f for f in self.books.fiscal_years if f.key == fiscal_year)
         official = set(TYPES.values()) - {"RECEIPT_FOR_OPENING_ACCOUNTS"}
-        candidates = [r for r in self.receipts if r.status == "APPROVED" and r.type in official
-                      and fy.start <= r.voucher.date <= fy.end]
+        candidates = [
+            r
+            for r in self.receipts
+            if r.status == "APPROVED" and r.type in official and fy.start <= r.voucher.date <= fy.end
+        ]
         target = share * sum(len(r.lines) for r in candidates)
         next_id = max(self.by_id) + 1
         edited = added = lines = 0
-        for n, receipt in enumerate(candidates[::max(1, round(1 / share))]):
+        for n, receipt in enumerate(candidates[:: max(1, round(1 / share))]):
             if lines >= target:
                 break
             if n % 2 == 0:
@@ -133,8 +160,13 @@ class ProcountorCompany:
     def balance(self, account: str, on: date) -> Decimal:
         debit, credit = self.books.balance(account, on)
         start = self.books.fiscal_year_of(on).start
-        return debit - credit + sum((amount for day, acc, amount in self.adjustments
-                                     if acc == account and start <= day <= on), Decimal(0))
+        return (
+            debit
+            - credit
+            + sum(
+                (amount for day, acc, amount in self.adjustments if acc == account and start <= day <= on), Decimal(0)
+            )
+        )
 
     @cached_property
     def dimension_ids(self) -> dict[str, tuple[int, dict[str, int]]]:
@@ -181,8 +213,11 @@ class ProcountorSimulator:
         tenant = self.tenants.get(str(form.get("client_id", "")))
         if form.get("grant_type") != "client_credentials":
             return self.error(400, "unsupported grant_type", "grant_type")
-        if (tenant is None or form.get("client_secret") != tenant.credentials["client_secret"]
-                or form.get("api_key") != tenant.credentials["api_key"]):
+        if (
+            tenant is None
+            or form.get("client_secret") != tenant.credentials["client_secret"]
+            or form.get("api_key") != tenant.credentials["api_key"]
+        ):
             return self.error(401, "invalid client credentials or API key")
         token = f"{tenant.profile.key}.{secrets.token_urlsafe(24)}"  # the prefix lets bulk mode tell tenants apart
         self.tokens[token] = (tenant.credentials["client_id"], time.monotonic() + self.token_lifetime)
@@ -200,8 +235,11 @@ class ProcountorSimulator:
         while window and window[0] <= now - 1:
             window.popleft()
         if len(window) >= self.rate_per_second:
-            return JSONResponse({"errors": [{"status": 429, "message": "rate limit exceeded"}]}, status_code=429,
-                                headers={"Retry-After": "1"})
+            return JSONResponse(
+                {"errors": [{"status": 429, "message": "rate limit exceeded"}]},
+                status_code=429,
+                headers={"Retry-After": "1"},
+            )
         window.append(now)
         return self._company(client_id)
 
@@ -221,16 +259,37 @@ class ProcountorSimulator:
                 case ["fiscalyears"]:
                     return JSONResponse(self.fiscal_years(company))
                 case ["coa"]:
-                    return JSONResponse({"ledgerAccounts": [
-                        {"ledgerAccountCode": a.number, "name": a.name, "active": True,
-                         "translations": [{"languageCode": "EN", "translation": a.name_en}]}
-                        for a in company.books.accounts]})
+                    return JSONResponse(
+                        {
+                            "ledgerAccounts": [
+                                {
+                                    "ledgerAccountCode": a.number,
+                                    "name": a.name,
+                                    "active": True,
+                                    "translations": [{"languageCode": "EN", "translation": a.name_en}],
+                                }
+                                for a in company.books.accounts
+                            ]
+                        }
+                    )
                 case ["dimensions"]:
-                    return JSONResponse([
-                        {"id": company.dimension_ids[type_id][0], "name": name,
-                         "items": [{"id": company.dimension_ids[type_id][1][code], "codeName": code,
-                                    "description": item_name} for code, item_name in items]}
-                        for type_id, (name, items) in company.books.dimension_types.items()])
+                    return JSONResponse(
+                        [
+                            {
+                                "id": company.dimension_ids[type_id][0],
+                                "name": name,
+                                "items": [
+                                    {
+                                        "id": company.dimension_ids[type_id][1][code],
+                                        "codeName": code,
+                                        "description": item_name,
+                                    }
+                                    for code, item_name in items
+                                ],
+                            }
+                            for type_id, (name, items) in company.books.dimension_types.items()
+                        ]
+                    )
                 case ["ledgerreceipts"]:
                     return self.search(company, request)
                 case ["ledgerreceipts", receipt_id]:
@@ -248,9 +307,16 @@ class ProcountorSimulator:
     def fiscal_years(self, company: ProcountorCompany) -> dict:
         years = []
         for fy in sorted(company.books.fiscal_years, key=lambda f: f.start, reverse=True):
-            years.append({"id": fy.id, "startDate": fy.start.isoformat(), "endDate": fy.end.isoformat(),
-                          "modified": f"{fy.end.isoformat()}T00:00:00", "isOpen": not fy.locked,
-                          "trackingPeriods": []})
+            years.append(
+                {
+                    "id": fy.id,
+                    "startDate": fy.start.isoformat(),
+                    "endDate": fy.end.isoformat(),
+                    "modified": f"{fy.end.isoformat()}T00:00:00",
+                    "isOpen": not fy.locked,
+                    "trackingPeriods": [],
+                }
+            )
         return {"fiscalYears": years}
 
     def search(self, company: ProcountorCompany, request: Request) -> Response:
@@ -263,15 +329,22 @@ class ProcountorSimulator:
         version_start = datetime.fromisoformat(q["versionStartDate"]) if q.get("versionStartDate") else None
         types = set(q["types"].split(",")) if q.get("types") else None
         status = set(q["status"].split(",")) if q.get("status") else None
-        matches = [r for r in company.receipts
-                   if start <= r.voucher.date <= end
-                   and (version_start is None or datetime.fromisoformat(r.version) >= version_start)
-                   and (types is None or r.type in types) and (status is None or r.status in status)]
+        matches = [
+            r
+            for r in company.receipts
+            if start <= r.voucher.date <= end
+            and (version_start is None or datetime.fromisoformat(r.version) >= version_start)
+            and (types is None or r.type in types)
+            and (status is None or r.status in status)
+        ]
         matches.sort(key=lambda r: r.id)
-        chunk = matches[page * size:(page + 1) * size]
-        return JSONResponse({"results": [r.basic() for r in chunk],
-                             "meta": {"pageNumber": page, "pageSize": size, "resultCount": len(chunk),
-                                      "totalCount": len(matches)}})
+        chunk = matches[page * size : (page + 1) * size]
+        return JSONResponse(
+            {
+                "results": [r.basic() for r in chunk],
+                "meta": {"pageNumber": page, "pageSize": size, "resultCount": len(chunk), "totalCount": len(matches)},
+            }
+        )
 
     def balances(self, company: ProcountorCompany, body: dict) -> dict:
         on = date.fromisoformat(body["endDate"])
@@ -281,7 +354,9 @@ class ProcountorSimulator:
         return {"periods": [{"startDate": body.get("startDate"), "endDate": on.isoformat(), "rows": rows}]}
 
     def app(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/oauth/token", self.token, methods=["POST"]),
-            Route("/{path:path}", self.dispatch, methods=["GET", "POST"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/oauth/token", self.token, methods=["POST"]),
+                Route("/{path:path}", self.dispatch, methods=["GET", "POST"]),
+            ]
+        )

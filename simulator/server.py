@@ -58,20 +58,23 @@ class BulkResponses:
             await self.app(scope, receive, send)
             if path == "/_sim/change":
                 self.store.clear()
-            return
+            return None
         self.requests[f"{scope['method']} {_NUMBER.sub('/{id}', path)}"] += 1
         if scope["method"] != "GET":
             return await self.app(scope, receive, send)
         # Who is asking is part of the key: Fennoa, Netvisor and Procountor name the company in headers.
-        identity = tuple(v.split(b".")[0] if v.startswith(b"Bearer ") else v for k, v in scope["headers"]
-                         if k in (b"authorization", b"x-netvisor-authentication-customerid"))
+        identity = tuple(
+            v.split(b".")[0] if v.startswith(b"Bearer ") else v
+            for k, v in scope["headers"]
+            if k in (b"authorization", b"x-netvisor-authentication-customerid")
+        )
         key = (scope["path"], scope["query_string"], identity)
         hit = self.store.get(key)
         if hit is not None:
             status, headers, body = hit
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
-            return
+            return None
         start: dict = {}
         chunks: list[bytes] = []
 
@@ -87,8 +90,14 @@ class BulkResponses:
         await self.app(scope, receive, capture)
 
 
-def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100, netvisor_latency: float = 0.0,
-              procountor_token_lifetime: float = 3600.0, procountor_rate: int = 20, bulk: bool = False):
+def build_app(
+    tenants: list[Tenant] | None = None,
+    fennoa_max_active: int = 100,
+    netvisor_latency: float = 0.0,
+    procountor_token_lifetime: float = 3600.0,
+    procountor_rate: int = 20,
+    bulk: bool = False,
+):
     tenants = demo_tenants() if tenants is None else tenants
     fennoa = FennoaSimulator(tenants, max_active=fennoa_max_active)
     netvisor = NetvisorSimulator(tenants, latency=netvisor_latency)
@@ -98,17 +107,19 @@ def build_app(tenants: list[Tenant] | None = None, fennoa_max_active: int = 100,
     async def health(_request):
         return JSONResponse({"status": "ok"})
 
-    app = Starlette(routes=[
-        Route("/_sim/health", health),
-        Route("/_sim/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_sim/tamper", admin_tamper, methods=["POST", "DELETE"]),
-        Route("/_sim/change", procountor.admin_change, methods=["POST"]),
-        Mount("/fennoa/api", app=fennoa.app()),
-        Mount("/netvisor", app=netvisor.app()),
-        Mount("/procountor/api", app=procountor.app()),
-        Route("/_sim/clock", nag.admin_clock, methods=["GET", "POST"]),
-        Mount("/nag", app=nag.app()),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/_sim/health", health),
+            Route("/_sim/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_sim/tamper", admin_tamper, methods=["POST", "DELETE"]),
+            Route("/_sim/change", procountor.admin_change, methods=["POST"]),
+            Mount("/fennoa/api", app=fennoa.app()),
+            Mount("/netvisor", app=netvisor.app()),
+            Mount("/procountor/api", app=procountor.app()),
+            Route("/_sim/clock", nag.admin_clock, methods=["GET", "POST"]),
+            Mount("/nag", app=nag.app()),
+        ]
+    )
     app.state.simulators = {"fennoa": fennoa, "netvisor": netvisor, "procountor": procountor, "nag": nag}
     return BulkResponses(app) if bulk else app
 
@@ -123,8 +134,9 @@ def free_port() -> int:
 def serve_in_thread(port: int | None = None, app=None, **app_kwargs) -> Iterator[str]:
     """Run the simulator (or a prebuilt `app`) on loopback in a background thread; yields its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app or build_app(**app_kwargs), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app or build_app(**app_kwargs), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="simulator", daemon=True)
     thread.start()

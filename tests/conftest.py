@@ -28,6 +28,7 @@ def pytest_configure(config):
     for key, value in read_env_file(ROOT / "demo.env").items():
         os.environ.setdefault(key, value)
     from assets.transform import dbt_project
+
     project = dbt_project()
     project.preparer.prepare(project)
 
@@ -38,7 +39,7 @@ def simulator_url() -> str:
         yield url
 
 
-@pytest.fixture()
+@pytest.fixture
 def fennoa_url(simulator_url) -> str:
     return f"{simulator_url}/fennoa/api"
 
@@ -55,7 +56,7 @@ def write_companies(path: Path, simulator_url: str, first_year: int = 2024, last
     return path
 
 
-@pytest.fixture()
+@pytest.fixture
 def project_env(tmp_path, simulator_url, monkeypatch) -> dict[str, str]:
     """Environment for a pipeline run isolated in tmp_path."""
     env = {

@@ -6,7 +6,6 @@ the ERP's changes where the endpoint can), and reports rows, requests, how it wa
 year's real dates and the path per partition.
 """
 
-
 import itertools
 import warnings
 from collections import defaultdict
@@ -43,8 +42,11 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
     def _extract(context: dg.AssetExecutionContext, erp: ErpClients, lake: Lake) -> dg.MaterializeResult:
         by_company: dict[str, list[str | None]] = defaultdict(list)
         for key in context.partition_keys:
-            company, fiscal_year = split_key(partitions_def.get_partition_key_from_str(key)
-                                             if isinstance(partitions_def, dg.MultiPartitionsDefinition) else key)
+            company, fiscal_year = split_key(
+                partitions_def.get_partition_key_from_str(key)
+                if isinstance(partitions_def, dg.MultiPartitionsDefinition)
+                else key
+            )
             by_company[company].append(fiscal_year)
 
         results, failures = [], []
@@ -55,12 +57,17 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
                 context.log.error(str(exc))
                 failures.append(str(exc))
         if failures:
-            raise dg.Failure(description=f"{endpoint.source}/{endpoint.name}: {len(failures)} of "
-                                         f"{len(by_company)} companies failed:\n" + "\n".join(failures),
-                             metadata={"written_partitions": len(results)})
+            raise dg.Failure(
+                description=f"{endpoint.source}/{endpoint.name}: {len(failures)} of "
+                f"{len(by_company)} companies failed:\n" + "\n".join(failures),
+                metadata={"written_partitions": len(results)},
+            )
         rows = sum(r["rows"] for r in results)
-        metadata: dict = {"dagster/row_count": rows, "partitions": len(results),
-                          "pages": sum(r["pages"] for r in results)}
+        metadata: dict = {
+            "dagster/row_count": rows,
+            "partitions": len(results),
+            "pages": sum(r["pages"] for r in results),
+        }
         if len(results) == 1:
             metadata.update({k: v for k, v in results[0].items() if v is not None})
         metadata["per_partition"] = dg.MetadataValue.md(_markdown(results))
@@ -69,8 +76,9 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
     return _extract
 
 
-def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, company: str,
-                     years: list[str | None]) -> list[dict]:
+def _extract_company(
+    context, endpoint: Endpoint, erp: ErpClients, lake: Lake, company: str, years: list[str | None]
+) -> list[dict]:
     out = []
     incremental_run = context.run.tags.get(REFRESH_TAG) == INCREMENTAL
     with erp.client(company) as client:
@@ -85,14 +93,29 @@ def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, c
                 periods = periods_for_key(client.fiscal_periods(), fiscal_year)
                 if not periods:
                     removed = remove_partition(directory)
-                    context.log.info(f"{endpoint.source} company '{company}': no fiscal year ends in "
-                                     f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else ""))
-                    out.append({"company": company, "fiscal_year": fiscal_year, "rows": 0, "pages": 0,
-                                "fiscal_year_start": None, "fiscal_year_end": None, "path": None, "mode": "none"})
+                    context.log.info(
+                        f"{endpoint.source} company '{company}': no fiscal year ends in "
+                        f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else "")
+                    )
+                    out.append(
+                        {
+                            "company": company,
+                            "fiscal_year": fiscal_year,
+                            "rows": 0,
+                            "pages": 0,
+                            "fiscal_year_start": None,
+                            "fiscal_year_end": None,
+                            "path": None,
+                            "mode": "none",
+                        }
+                    )
                     continue
                 pages_before = client.pages_fetched
-                how = (plan(directory / PART, endpoint.schema, endpoint.incremental, periods)
-                       if endpoint.incremental is not None and incremental_run else None)
+                how = (
+                    plan(directory / PART, endpoint.schema, endpoint.incremental, periods)
+                    if endpoint.incremental is not None and incremental_run
+                    else None
+                )
                 if how is not None and how.since is not None:
                     stale, fresh = endpoint.incremental.changes(client, periods, how.since)
                     batches = merged(directory / PART, endpoint.incremental.key, stale, fresh)
@@ -102,18 +125,31 @@ def _extract_company(context, endpoint: Endpoint, erp: ErpClients, lake: Lake, c
                     mode = "full" + (f" ({how.reason})" if how is not None else "")
                 written = write_partition(directory, endpoint.schema, batches)
                 start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
-            out.append({"company": company, "fiscal_year": fiscal_year, "rows": written.rows,
-                        "pages": client.pages_fetched - pages_before, "fiscal_year_start": start,
-                        "fiscal_year_end": end, "path": str(written.path), "mode": mode})
-            context.log.info(f"{endpoint.source}/{endpoint.name} company '{company}'"
-                             + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
-                             + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}")
+            out.append(
+                {
+                    "company": company,
+                    "fiscal_year": fiscal_year,
+                    "rows": written.rows,
+                    "pages": client.pages_fetched - pages_before,
+                    "fiscal_year_start": start,
+                    "fiscal_year_end": end,
+                    "path": str(written.path),
+                    "mode": mode,
+                }
+            )
+            context.log.info(
+                f"{endpoint.source}/{endpoint.name} company '{company}'"
+                + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
+                + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}"
+            )
     return out
 
 
 def _markdown(results: list[dict]) -> str:
     lines = ["| company | fiscal year | start | end | read | rows | requests |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['company']} | {r['fiscal_year'] or ''} | {r['fiscal_year_start'] or ''} | "
-                     f"{r['fiscal_year_end'] or ''} | {r['mode']} | {r['rows']} | {r['pages']} |")
+        lines.append(
+            f"| {r['company']} | {r['fiscal_year'] or ''} | {r['fiscal_year_start'] or ''} | "
+            f"{r['fiscal_year_end'] or ''} | {r['mode']} | {r['rows']} | {r['pages']} |"
+        )
     return "\n".join(lines)

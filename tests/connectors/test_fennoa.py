@@ -29,10 +29,13 @@ def test_paging_returns_every_ledger_row_exactly_once(fennoa_url):
         pages = c.pages_fetched
     expected = Counter(
         (str(v.id), line.account, line.amount)
-        for v in books.valid_vouchers if not v.is_opening and period.start <= v.date <= period.end
-        for line in v.lines)
+        for v in books.valid_vouchers
+        if not v.is_opening and period.start <= v.date <= period.end
+        for line in v.lines
+    )
     got = Counter(
-        (row["statement_id"], row["account_number"], row["debit"] - row["credit"]) for row in table.to_pylist())
+        (row["statement_id"], row["account_number"], row["debit"] - row["credit"]) for row in table.to_pylist()
+    )
     assert got == expected
     assert pages >= table.num_rows // 37  # really paged
     keys = list(zip(table.column("statement_id").to_pylist(), table.column("line_number").to_pylist()))
@@ -45,8 +48,11 @@ def test_fiscal_periods_come_from_the_erp_with_lock_state(fennoa_url):
     with client(fennoa_url) as c:
         periods = c.fiscal_periods()
     assert [(p.start.isoformat(), p.end.isoformat(), p.key) for p in periods] == [
-        ("2023-07-01", "2024-06-30", "2024"), ("2024-07-01", "2025-06-30", "2025"),
-        ("2025-07-01", "2026-06-30", "2026"), ("2026-07-01", "2027-06-30", "2027")]
+        ("2023-07-01", "2024-06-30", "2024"),
+        ("2024-07-01", "2025-06-30", "2025"),
+        ("2025-07-01", "2026-06-30", "2026"),
+        ("2026-07-01", "2027-06-30", "2027"),
+    ]
     assert [p.locked for p in periods] == [True, True, False, False]
 
 
@@ -80,28 +86,40 @@ def test_a_fault_that_never_clears_fails_after_bounded_attempts(simulator_url, f
             assert c.session.requests_sent == 4
     finally:
         httpx.delete(f"{simulator_url}/_sim/faults")
-    assert "fennoa company 'borealis', endpoint 'vatcodes': gave up after 4 attempts; last error: HTTP 503" in str(err.value)
+    assert "fennoa company 'borealis', endpoint 'vatcodes': gave up after 4 attempts; last error: HTTP 503" in str(
+        err.value
+    )
 
 
 def test_concurrency_above_the_server_limit_is_absorbed_by_retries():
     from simulator.server import serve_in_thread
+
     with serve_in_thread(fennoa_max_active=1) as url:
         with client(f"{url}/fennoa/api", page_size=20, max_concurrency=6, sleep=lambda s: None) as c:
             period = periods_for_key(c.fiscal_periods(), "2025")[0]
             rows = sum(b.num_rows for b in c.ledger(period))
     books = books_for(TENANT.profile, as_of())
-    assert rows == sum(len(v.lines) for v in books.valid_vouchers
-                       if not v.is_opening and period.start <= v.date <= period.end)
+    assert rows == sum(
+        len(v.lines) for v in books.valid_vouchers if not v.is_opening and period.start <= v.date <= period.end
+    )
 
 
 def test_bad_amount_in_a_response_is_a_clear_error():
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/periods"):
-            return httpx.Response(200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]})
+            return httpx.Response(
+                200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]}
+            )
         if request.url.path.endswith("/locking_periods"):
             return httpx.Response(200, json={"status": "OK", "data": []})
-        return httpx.Response(200, json={"status": "ok", "pagination": {"pagesCount": 1}, "data": [
-            {"statement_id": 5, "account": "3000", "date": "2025-02-01", "debit": "abc", "credit": 0}]})
+        return httpx.Response(
+            200,
+            json={
+                "status": "ok",
+                "pagination": {"pagesCount": 1},
+                "data": [{"statement_id": 5, "account": "3000", "date": "2025-02-01", "debit": "abc", "credit": 0}],
+            },
+        )
 
     with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=httpx.MockTransport(handler)) as c:
         with pytest.raises(BadResponseError) as err:
@@ -113,7 +131,9 @@ def test_amounts_keep_exact_decimals(fennoa_url):
     with client(fennoa_url) as c:
         period = c.fiscal_periods()[1]
         table = pa.Table.from_batches(list(c.opening_balances(period)))
-    total = sum((d - cr for d, cr in zip(table.column("debit").to_pylist(), table.column("credit").to_pylist())), Decimal(0))
+    total = sum(
+        (d - cr for d, cr in zip(table.column("debit").to_pylist(), table.column("credit").to_pylist())), Decimal(0)
+    )
     assert total == 0  # opening balances balance to the cent
 
 
@@ -121,8 +141,9 @@ def test_fast_amount_path_equals_exact_decimal_parsing():
     import random
 
     from connectors.fennoa import _amounts
+
     rng = random.Random(7)
-    texts = [f"{rng.randint(-10**12, 10**12) / 100:.2f}" for _ in range(50_000)]
+    texts = [f"{rng.randint(-(10**12), 10**12) / 100:.2f}" for _ in range(50_000)]
     texts += ["0.10", "0.20", "-0.01", "9999999999999.99", "1234567.05"]
     assert _amounts([float(t) for t in texts]).to_pylist() == [Decimal(t) for t in texts]
     for not_exact in ([1.234], [1e13], [1000000000000.001]):
@@ -133,19 +154,24 @@ def test_fast_amount_path_equals_exact_decimal_parsing():
 def _one_page(rows: list[dict]):
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/periods"):
-            return httpx.Response(200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]})
+            return httpx.Response(
+                200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]}
+            )
         if request.url.path.endswith("/locking_periods"):
             return httpx.Response(200, json={"status": "OK", "data": []})
         return httpx.Response(200, content=json.dumps({"status": "ok", "pagination": {"pagesCount": 1}, "data": rows}))
+
     return httpx.MockTransport(handler)
 
 
 def test_a_page_the_fast_path_cannot_vouch_for_is_decoded_exactly():
     # Amounts as text with a comma and an amount too large for a double to pin down to the cent
     # send the page to the exact decoder; the result is still exact and numbered in order.
-    rows = [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": "12,50", "credit": 0},
-            {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 12.5},
-            {"statement_id": 2, "account": "1910", "date": "2025-02-02", "debit": 12345678901234.56, "credit": 0}]
+    rows = [
+        {"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": "12,50", "credit": 0},
+        {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 12.5},
+        {"statement_id": 2, "account": "1910", "date": "2025-02-02", "debit": 12345678901234.56, "credit": 0},
+    ]
     with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=_one_page(rows)) as c:
         table = pa.Table.from_batches(list(c.ledger(c.fiscal_periods()[0])))
     assert table.column("debit").to_pylist() == [Decimal("12.50"), Decimal("0.00"), Decimal("12345678901234.56")]
@@ -154,8 +180,10 @@ def test_a_page_the_fast_path_cannot_vouch_for_is_decoded_exactly():
 
 
 def test_three_decimals_are_an_error_naming_page_and_row():
-    rows = [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": 1.5, "credit": 0},
-            {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 1.505}]
+    rows = [
+        {"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": 1.5, "credit": 0},
+        {"statement_id": 1, "account": "1700", "date": "2025-02-01", "debit": 0, "credit": 1.505},
+    ]
     with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=_one_page(rows)) as c:
         with pytest.raises(BadResponseError) as err:
             list(c.ledger(c.fiscal_periods()[0]))

@@ -1,13 +1,13 @@
-from datetime import datetime, timedelta, timezone
+import random
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from connectors.http import RetryPolicy, parse_retry_after
-import random
 
 
 def test_retry_after_in_seconds_and_as_http_date():
     assert parse_retry_after("7") == 7.0
-    future = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    future = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= parse_retry_after(future) <= 31
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None

@@ -5,15 +5,15 @@ import hmac
 import threading
 import uuid
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pyarrow as pa
 import pytest
 
+from connectors import netvisor
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors import netvisor
 from connectors.netvisor import NetvisorClient, WindowPlan, month_windows, split_window
 from simulator.catalogue import as_of, books_for, demo_tenants
 
@@ -23,18 +23,37 @@ ORG = TENANT.profile.business_id
 
 
 def client(url, **kwargs) -> NetvisorClient:
-    return NetvisorClient("dahlia", url, CREDS["customer_id"], CREDS["customer_key"], CREDS["partner_id"],
-                          CREDS["partner_key"], ORG, **kwargs)
+    return NetvisorClient(
+        "dahlia",
+        url,
+        CREDS["customer_id"],
+        CREDS["customer_key"],
+        CREDS["partner_id"],
+        CREDS["partner_key"],
+        ORG,
+        **kwargs,
+    )
 
 
 def documented_hmac(url, h, customer_key, partner_key) -> str:
     """docs/erp-apis.md 1.2: key CustomerKey&PartnerKey; ten &-joined fields; latin-1; lower hex."""
-    message = "&".join([url, h["X-Netvisor-Authentication-Sender"], h["X-Netvisor-Authentication-CustomerId"],
-                        h["X-Netvisor-Authentication-Timestamp"], h["X-Netvisor-Interface-Language"],
-                        h["X-Netvisor-Organisation-ID"], h["X-Netvisor-Authentication-TransactionId"],
-                        h["X-Netvisor-Authentication-TimestampUnix"], customer_key, partner_key])
-    return hmac.new(f"{customer_key}&{partner_key}".encode("latin-1"), message.encode("latin-1"),
-                    hashlib.sha256).hexdigest()
+    message = "&".join(
+        [
+            url,
+            h["X-Netvisor-Authentication-Sender"],
+            h["X-Netvisor-Authentication-CustomerId"],
+            h["X-Netvisor-Authentication-Timestamp"],
+            h["X-Netvisor-Interface-Language"],
+            h["X-Netvisor-Organisation-ID"],
+            h["X-Netvisor-Authentication-TransactionId"],
+            h["X-Netvisor-Authentication-TimestampUnix"],
+            customer_key,
+            partner_key,
+        ]
+    )
+    return hmac.new(
+        f"{customer_key}&{partner_key}".encode("latin-1"), message.encode("latin-1"), hashlib.sha256
+    ).hexdigest()
 
 
 def capture(algorithm="HMACSHA256"):
@@ -42,10 +61,23 @@ def capture(algorithm="HMACSHA256"):
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=b"<Root><ResponseStatus><Status>OK</Status></ResponseStatus>"
-                                           b"<VoucherTypeList><VoucherTypes/></VoucherTypeList></Root>")
-    nv = NetvisorClient("acme", "https://isvapi.netvisor.test", "CID", "ck\u00e4y", "PID", "pk", "1234567-1",
-                        algorithm=algorithm, transport=httpx.MockTransport(handler))
+        return httpx.Response(
+            200,
+            content=b"<Root><ResponseStatus><Status>OK</Status></ResponseStatus>"
+            b"<VoucherTypeList><VoucherTypes/></VoucherTypeList></Root>",
+        )
+
+    nv = NetvisorClient(
+        "acme",
+        "https://isvapi.netvisor.test",
+        "CID",
+        "ck\u00e4y",
+        "PID",
+        "pk",
+        "1234567-1",
+        algorithm=algorithm,
+        transport=httpx.MockTransport(handler),
+    )
     return nv, seen
 
 
@@ -62,10 +94,21 @@ def test_known_answer_hmacsha256_mac():
 
 def test_known_answer_fixed_vector():
     # Fixed inputs, digest from the documented formula written out in full here.
-    fields = ["https://isvapi.netvisor.fi/accountlist.nv", "nordledger", "CID", "2025-03-14 09:02:11.123", "FI",
-              "1234567-1", "tx-1", "1741942931", "CKEY", "PKEY"]
+    fields = [
+        "https://isvapi.netvisor.fi/accountlist.nv",
+        "nordledger",
+        "CID",
+        "2025-03-14 09:02:11.123",
+        "FI",
+        "1234567-1",
+        "tx-1",
+        "1741942931",
+        "CKEY",
+        "PKEY",
+    ]
     expected = hmac.new(b"CKEY&PKEY", "&".join(fields).encode("latin-1"), hashlib.sha256).hexdigest()
     from connectors.netvisor import compute_mac
+
     assert compute_mac("HMACSHA256", *fields) == expected
     assert compute_mac("SHA256", *fields) == hashlib.sha256("&".join(fields[:7] + fields[8:]).encode()).hexdigest()
 
@@ -75,24 +118,31 @@ def test_query_string_is_signed_exactly_as_sent():
     nv.get("accountingledger.nv", {"startdate": "2025-01-01", "enddate": "2025-01-31", "voucherstatus": "1"})
     request = seen[0]
     assert str(request.url).endswith("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31&voucherstatus=1")
-    assert request.headers["X-Netvisor-Authentication-MAC"] == documented_hmac(str(request.url), request.headers, "ck\u00e4y", "pk")
+    assert request.headers["X-Netvisor-Authentication-MAC"] == documented_hmac(
+        str(request.url), request.headers, "ck\u00e4y", "pk"
+    )
 
 
 def signed_headers(url: str, transaction_id: str | None = None) -> dict[str, str]:
-    now = datetime.now(timezone.utc)
-    h = {"X-Netvisor-Authentication-Sender": "test", "X-Netvisor-Authentication-CustomerId": CREDS["customer_id"],
-         "X-Netvisor-Authentication-PartnerId": CREDS["partner_id"],
-         "X-Netvisor-Authentication-Timestamp": now.strftime("%Y-%m-%d %H:%M:%S.000"),
-         "X-Netvisor-Authentication-TimestampUnix": str(int(now.timestamp())),
-         "X-Netvisor-Authentication-TransactionId": transaction_id or uuid.uuid4().hex,
-         "X-Netvisor-Interface-Language": "FI", "X-Netvisor-Organisation-ID": ORG,
-         "X-Netvisor-Authentication-MACHashCalculationAlgorithm": "HMACSHA256"}
+    now = datetime.now(UTC)
+    h = {
+        "X-Netvisor-Authentication-Sender": "test",
+        "X-Netvisor-Authentication-CustomerId": CREDS["customer_id"],
+        "X-Netvisor-Authentication-PartnerId": CREDS["partner_id"],
+        "X-Netvisor-Authentication-Timestamp": now.strftime("%Y-%m-%d %H:%M:%S.000"),
+        "X-Netvisor-Authentication-TimestampUnix": str(int(now.timestamp())),
+        "X-Netvisor-Authentication-TransactionId": transaction_id or uuid.uuid4().hex,
+        "X-Netvisor-Interface-Language": "FI",
+        "X-Netvisor-Organisation-ID": ORG,
+        "X-Netvisor-Authentication-MACHashCalculationAlgorithm": "HMACSHA256",
+    }
     h["X-Netvisor-Authentication-MAC"] = documented_hmac(url, h, CREDS["customer_key"], CREDS["partner_key"])
     return h
 
 
 def statuses(response: httpx.Response) -> list[str]:
     import xml.etree.ElementTree as ET
+
     return [s.text for s in ET.fromstring(response.content).find("ResponseStatus").findall("Status")]
 
 
@@ -115,33 +165,44 @@ def test_simulator_rejects_a_reused_transaction_id(simulator_url):
     url = f"{simulator_url}/netvisor/vouchertypelist.nv"
     tx = uuid.uuid4().hex
     assert statuses(httpx.get(url, headers=signed_headers(url, tx))) == ["OK"]
-    again = httpx.get(url, headers={**signed_headers(url, tx), "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1"})
+    again = httpx.get(
+        url, headers={**signed_headers(url, tx), "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1"}
+    )
     assert again.status_code == 400
     assert statuses(again)[1].startswith("REQUEST_NOT_UNIQUE :: ")
 
 
 def test_simulator_rejects_an_overlapping_request_and_the_client_never_overlaps():
     from simulator.server import serve_in_thread
+
     with serve_in_thread(netvisor_latency=0.3) as url:
         target = f"{url}/netvisor/vouchertypelist.nv"
         results = []
-        threads = [threading.Thread(target=lambda: results.append(statuses(httpx.get(target, headers=signed_headers(target)))[0]))
-                   for _ in range(2)]
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(statuses(httpx.get(target, headers=signed_headers(target)))[0])
+            )
+            for _ in range(2)
+        ]
         [t.start() for t in threads]
         [t.join() for t in threads]
         assert sorted(results) == ["FAILED", "OK"]
 
         nv = client(f"{url}/netvisor", sleep=lambda s: None)
         tables = []
-        threads = [threading.Thread(target=lambda: tables.append(pa.Table.from_batches(list(nv.voucher_types()))))
-                   for _ in range(3)]
+        threads = [
+            threading.Thread(target=lambda: tables.append(pa.Table.from_batches(list(nv.voucher_types()))))
+            for _ in range(3)
+        ]
         [t.start() for t in threads]
         [t.join() for t in threads]
         assert [t.num_rows for t in tables] == [5, 5, 5] and nv.session.retries == 0
 
 
-@pytest.mark.parametrize("start,end,count", [("2025-01-01", "2025-12-31", 12), ("2024-07-01", "2025-12-31", 18),
-                                             ("2025-07-15", "2026-03-10", 9)])
+@pytest.mark.parametrize(
+    "start,end,count",
+    [("2025-01-01", "2025-12-31", 12), ("2024-07-01", "2025-12-31", 18), ("2025-07-15", "2026-03-10", 9)],
+)
 def test_ledger_windows_tile_the_fiscal_year_exactly(start, end, count):
     start, end = date.fromisoformat(start), date.fromisoformat(end)
     windows = month_windows(start, end)
@@ -165,12 +226,23 @@ def test_ledger_captures_every_line_with_voucher_and_line_status(simulator_url):
                 expected[(str(v.id), line.account, line.amount, v.status, v.status)] += 1
             for line in v.superseded_lines:
                 expected[(str(v.id), line.account, line.amount, v.status, "invalidated")] += 1
-    got = Counter(zip(table.column("voucher_key").to_pylist(), table.column("account_number").to_pylist(),
-                      table.column("line_sum").to_pylist(), table.column("voucher_status").to_pylist(),
-                      table.column("line_status").to_pylist()))
+    got = Counter(
+        zip(
+            table.column("voucher_key").to_pylist(),
+            table.column("account_number").to_pylist(),
+            table.column("line_sum").to_pylist(),
+            table.column("voucher_status").to_pylist(),
+            table.column("line_status").to_pylist(),
+        )
+    )
     assert got == expected
     kinds = set(zip(table.column("voucher_status").to_pylist(), table.column("line_status").to_pylist()))
-    assert {("valid", "valid"), ("deleted", "deleted"), ("invalidated", "invalidated"), ("valid", "invalidated")} <= kinds
+    assert {
+        ("valid", "valid"),
+        ("deleted", "deleted"),
+        ("invalidated", "invalidated"),
+        ("valid", "invalidated"),
+    } <= kinds
 
 
 def test_a_dense_month_is_asked_for_in_parts_that_lose_and_repeat_nothing(simulator_url, monkeypatch):
@@ -180,8 +252,9 @@ def test_a_dense_month_is_asked_for_in_parts_that_lose_and_repeat_nothing(simula
     def ledger() -> tuple[list, int]:
         with client(f"{simulator_url}/netvisor") as nv:
             table = pa.Table.from_batches(list(nv.ledger(period)))
-            return sorted(zip(*(table.column(c).to_pylist() for c in ("line_key", "voucher_date", "line_sum")))), \
-                nv.pages_fetched
+            return sorted(
+                zip(*(table.column(c).to_pylist() for c in ("line_key", "voucher_date", "line_sum")))
+            ), nv.pages_fetched
 
     whole, months = ledger()
     monkeypatch.setattr(netvisor, "WINDOW_BYTES", 20_000)
@@ -204,8 +277,15 @@ def test_sha256_mode_is_selectable_per_company(simulator_url):
 
 
 def test_wrong_key_is_an_authentication_error_without_the_echoed_mac_input(simulator_url):
-    with NetvisorClient("dahlia", f"{simulator_url}/netvisor", CREDS["customer_id"], "wrong-key", CREDS["partner_id"],
-                        CREDS["partner_key"], ORG) as nv:
+    with NetvisorClient(
+        "dahlia",
+        f"{simulator_url}/netvisor",
+        CREDS["customer_id"],
+        "wrong-key",
+        CREDS["partner_id"],
+        CREDS["partner_key"],
+        ORG,
+    ) as nv:
         with pytest.raises(AuthenticationError) as err:
             nv.fiscal_periods()
     assert "netvisor company 'dahlia', endpoint 'accountingperiodlist'" in str(err.value)
@@ -213,17 +293,28 @@ def test_wrong_key_is_an_authentication_error_without_the_echoed_mac_input(simul
 
 
 def test_a_bad_line_sum_names_the_voucher():
-    xml = ("<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
-           "<Voucher status=\"valid\"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>"
-           "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>10,00</LineSum><AccountNumber>3000</AccountNumber></VoucherLine>"
-           "<VoucherLine><NetvisorKey>2</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>1700</AccountNumber></VoucherLine>"
-           "</Voucher></Vouchers></Root>")
-    nv = NetvisorClient("acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1",
-                        transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)))
+    xml = (
+        "<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
+        '<Voucher status="valid"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>'
+        "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>10,00</LineSum><AccountNumber>3000</AccountNumber></VoucherLine>"
+        "<VoucherLine><NetvisorKey>2</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>1700</AccountNumber></VoucherLine>"
+        "</Voucher></Vouchers></Root>"
+    )
+    nv = NetvisorClient(
+        "acme",
+        "http://nv.test",
+        "c",
+        "ck",
+        "p",
+        "pk",
+        "1234567-1",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)),
+    )
     with pytest.raises(BadResponseError) as err:
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
-    assert "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number" \
-        in str(err.value)
+    assert "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number" in str(
+        err.value
+    )
 
 
 def test_window_plan_probes_then_splits_each_month_by_the_last_answers_density():
@@ -239,8 +330,10 @@ def test_window_plan_probes_then_splits_each_month_by_the_last_answers_density()
     assert len(january) == 1 + 3  # the probe, then 23 days at a tenth of the cap a day: ceil(2.3) parts
     assert all((e - s).days + 1 <= 10 for s, e in january)  # no answer over the cap
     # February's 28 days were planned at January's density (3 parts); its 1-byte answer makes the rest one window.
-    assert [w for w in asked if w[0].month == 2] == [(date(2025, 2, 1), date(2025, 2, 9)),
-                                                      (date(2025, 2, 10), date(2025, 2, 28))]
+    assert [w for w in asked if w[0].month == 2] == [
+        (date(2025, 2, 1), date(2025, 2, 9)),
+        (date(2025, 2, 10), date(2025, 2, 28)),
+    ]
     # March is planned from February's sparse answer: asked whole, the one answer over the cap.
     assert [w for w in asked if w[0].month == 3] == [(date(2025, 3, 1), date(2025, 3, 31))]
     assert asked[0][0] == date(2025, 1, 1) and asked[-1][1] == date(2025, 3, 31)

@@ -17,7 +17,7 @@ FENNOA = next(t for t in demo_tenants() if t.profile.key == "borealis")
 NETVISOR = next(t for t in demo_tenants() if t.profile.key == "dahlia")
 
 
-@pytest.fixture()
+@pytest.fixture
 def workers(monkeypatch):
     """Two decode workers and thresholds low enough that the demo books are offloaded."""
     monkeypatch.setenv(offload.WORKERS_ENV, "2")
@@ -56,8 +56,9 @@ def paged_ledger(pages: dict[int, list[dict]], garbled_once: set[int] = frozense
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/periods"):
-            return httpx.Response(200, json={"status": "OK", "data": [
-                {"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]})
+            return httpx.Response(
+                200, json={"status": "OK", "data": [{"id": 1, "start_date": "2025-01-01", "end_date": "2025-12-31"}]}
+            )
         if request.url.path.endswith("/locking_periods"):
             return httpx.Response(200, json={"status": "OK", "data": []})
         page = int(request.url.params["page"])
@@ -66,6 +67,7 @@ def paged_ledger(pages: dict[int, list[dict]], garbled_once: set[int] = frozense
         if page in garbled_once and asked.count(page) == 1:
             body = body[: len(body) // 2]
         return httpx.Response(200, content=body)
+
     return httpx.MockTransport(handler), asked
 
 
@@ -96,8 +98,15 @@ def test_a_garbled_page_met_in_a_worker_is_fetched_again_and_nothing_is_lost(wor
 
 def netvisor_ledger(url: str) -> pa.Table:
     c = NETVISOR.credentials
-    with netvisor.NetvisorClient("dahlia", url, c["customer_id"], c["customer_key"], c["partner_id"],
-                                 c["partner_key"], NETVISOR.profile.business_id) as nv:
+    with netvisor.NetvisorClient(
+        "dahlia",
+        url,
+        c["customer_id"],
+        c["customer_key"],
+        c["partner_id"],
+        c["partner_key"],
+        NETVISOR.profile.business_id,
+    ) as nv:
         period = nv.fiscal_periods()[1]
         return pa.Table.from_batches(list(nv.ledger(period)), schema=netvisor.SCHEMAS["ledger"])
 
@@ -111,17 +120,28 @@ def test_netvisor_months_decoded_in_workers_equal_months_decoded_here(simulator_
 
 
 def test_a_bad_netvisor_line_decoded_in_a_worker_names_the_voucher(workers):
-    xml = ("<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
-           "<Voucher status=\"valid\"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>"
-           "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>3000</AccountNumber>"
-           "</VoucherLine></Voucher></Vouchers></Root>")
-    nv = netvisor.NetvisorClient("acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1",
-                                 transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)))
+    xml = (
+        "<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
+        '<Voucher status="valid"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>'
+        "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>3000</AccountNumber>"
+        "</VoucherLine></Voucher></Vouchers></Root>"
+    )
+    nv = netvisor.NetvisorClient(
+        "acme",
+        "http://nv.test",
+        "c",
+        "ck",
+        "p",
+        "pk",
+        "1234567-1",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)),
+    )
     with pytest.raises(BadResponseError) as err:
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
     assert decode_workers_alive() >= 1
-    assert str(err.value) == ("netvisor company 'acme', endpoint 'accountingledger': "
-                              "voucher 77: LineSum: '1O,00' is not a number")
+    assert str(err.value) == (
+        "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number"
+    )
 
 
 def test_worker_count_is_configurable_and_checked(monkeypatch):
@@ -137,6 +157,7 @@ def test_a_worker_that_dies_is_an_error_naming_the_company_and_the_pool_recovers
     import os
 
     from connectors.errors import TransientError
+
     dying = offload.submit(os._exit, 9, offload=True)  # as if killed for memory mid-decode
     with pytest.raises(TransientError) as err:
         offload.result(dying, "fennoa", "acme", "ledger")

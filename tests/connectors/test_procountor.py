@@ -51,8 +51,12 @@ def test_non_official_receipts_are_kept_with_the_reason_and_no_lines(latest_year
 def test_ledger_matches_the_books(latest_year):
     period, table, _ = latest_year
     books = books_for(TENANT.profile, as_of())
-    expected = Counter((line.account, line.amount) for v in books.valid_vouchers
-                       if period.start <= v.date <= period.end for line in v.lines)
+    expected = Counter(
+        (line.account, line.amount)
+        for v in books.valid_vouchers
+        if period.start <= v.date <= period.end
+        for line in v.lines
+    )
     got = Counter((r["account_number"], r["amount"]) for r in table.to_pylist() if r["is_official"])
     assert got == expected  # the derived VAT lines reproduce the books' VAT postings exactly
 
@@ -64,8 +68,13 @@ def test_edited_receipt_gets_a_new_id_and_the_old_one_is_invalidated(simulator_u
     with client(f"{simulator_url}/procountor/api") as pc:
         period = next(p for p in pc.fiscal_periods() if p.start <= edited[0].date <= p.end)
         index = pc.receipt_index(period)
-    same_number = [r for r in index if r["receiptNumber"] == edited[0].number and r["type"] == "PURCHASE_INVOICE"
-                   and r["receiptDate"] == edited[0].date.isoformat()]
+    same_number = [
+        r
+        for r in index
+        if r["receiptNumber"] == edited[0].number
+        and r["type"] == "PURCHASE_INVOICE"
+        and r["receiptDate"] == edited[0].date.isoformat()
+    ]
     assert sorted(r["status"] for r in same_number) == ["APPROVED", "INVALIDATED"]
     assert len({r["id"] for r in same_number}) == 2
 
@@ -78,8 +87,12 @@ def test_a_token_that_expires_mid_extract_is_renewed_and_the_extract_completes()
             table = pa.Table.from_batches(list(pc.ledger(period)))
             assert pc.tokens_issued >= 3
     books = books_for(TENANT.profile, as_of())
-    expected = Counter((line.account, line.amount) for v in books.valid_vouchers
-                       if period.start <= v.date <= period.end for line in v.lines)
+    expected = Counter(
+        (line.account, line.amount)
+        for v in books.valid_vouchers
+        if period.start <= v.date <= period.end
+        for line in v.lines
+    )
     assert Counter((r["account_number"], r["amount"]) for r in table.to_pylist() if r["is_official"]) == expected
 
 
@@ -94,7 +107,9 @@ def test_token_is_renewed_before_it_expires():
 
 
 def test_bad_credentials_name_the_company(simulator_url):
-    with ProcountorClient("eira", f"{simulator_url}/procountor/api", CREDS["client_id"], "bad-secret", CREDS["api_key"]) as pc:
+    with ProcountorClient(
+        "eira", f"{simulator_url}/procountor/api", CREDS["client_id"], "bad-secret", CREDS["api_key"]
+    ) as pc:
         with pytest.raises(AuthenticationError) as err:
             pc.fiscal_periods()
     assert "procountor company 'eira', endpoint 'oauth/token'" in str(err.value)

@@ -1,7 +1,7 @@
 """One full pipeline run shared by the end-to-end tests: every ERP, the bank, the warehouse."""
 
-import httpx
 import dagster as dg
+import httpx
 import pytest
 
 from tests.conftest import write_companies
@@ -24,6 +24,12 @@ def pipeline(tmp_path_factory, simulator_url):
     authorize_simulated_banks(settings, log=lambda *_: None)
     with dg.instance_for_test() as instance:
         results = materialize_all(defs, instance, log=lambda *_: None)
-        yield {"settings": settings, "defs": defs, "instance": instance, "results": results,
-               "runs": instance.get_runs_count(), "simulator_url": simulator_url}
+        yield {
+            "settings": settings,
+            "defs": defs,
+            "instance": instance,
+            "results": results,
+            "runs": instance.get_runs_count(),
+            "simulator_url": simulator_url,
+        }
     mp.undo()

@@ -22,7 +22,7 @@ PARTITION = dg.MultiPartitionKey({"company": "eira", "fiscal_year": "2026"})
 PART = "raw/procountor/ledger/company=eira/fiscal_year=2026/part-0.parquet"
 
 
-@pytest.fixture()
+@pytest.fixture
 def eira(tmp_path, monkeypatch):
     """Eira (Procountor) alone, on a simulator of its own: the test changes its books."""
     from orchestration.definitions import build_definitions
@@ -30,21 +30,34 @@ def eira(tmp_path, monkeypatch):
 
     app = build_app(tenants=[t for t in demo_tenants() if t.profile.key == "eira"])
     with serve_in_thread(app=app) as url, dg.instance_for_test() as instance:
-        monkeypatch.setenv("NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp_path / "companies.yaml", url, {"eira"})))
+        monkeypatch.setenv(
+            "NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp_path / "companies.yaml", url, {"eira"}))
+        )
         monkeypatch.setenv("NORDLEDGER_DATA_DIR", str(tmp_path / "data"))
         settings = load_settings()
         defs = build_definitions(settings)
-        assert defs.resolve_job_def("procountor_reference_job").execute_in_process(
-            instance=instance, partition_key="eira").success
-        yield {"url": url, "sim": app.state.simulators["procountor"], "defs": defs, "instance": instance,
-               "part": settings.lake_root / PART}
+        assert (
+            defs.resolve_job_def("procountor_reference_job")
+            .execute_in_process(instance=instance, partition_key="eira")
+            .success
+        )
+        yield {
+            "url": url,
+            "sim": app.state.simulators["procountor"],
+            "defs": defs,
+            "instance": instance,
+            "part": settings.lake_root / PART,
+        }
 
 
 def refresh(eira, **tags) -> tuple[pa.Table, int, dict]:
     """Run the fiscal-year job for eira 2026; the ledger partition, detail calls made, ledger metadata."""
     before = eira["sim"].detail_calls
-    result = eira["defs"].resolve_job_def("procountor_fiscal_year_job").execute_in_process(
-        instance=eira["instance"], partition_key=PARTITION, tags=tags)
+    result = (
+        eira["defs"]
+        .resolve_job_def("procountor_fiscal_year_job")
+        .execute_in_process(instance=eira["instance"], partition_key=PARTITION, tags=tags)
+    )
     assert result.success
     metadata = next(m.metadata for m in result.asset_materializations_for_node("raw__procountor__ledger"))
     return pq.read_table(eira["part"]), eira["sim"].detail_calls - before, metadata
@@ -55,8 +68,11 @@ def rows(table: pa.Table) -> list[dict]:
 
 
 def official(receipts, start, end) -> list:
-    return [r for r in receipts if start <= r.voucher.date <= end
-            and r.type not in NOT_OFFICIAL_TYPES and r.status not in NOT_OFFICIAL_STATUSES]
+    return [
+        r
+        for r in receipts
+        if start <= r.voucher.date <= end and r.type not in NOT_OFFICIAL_TYPES and r.status not in NOT_OFFICIAL_STATUSES
+    ]
 
 
 def test_a_nightly_refresh_fetches_only_changed_receipts_and_equals_a_full_read(eira):
@@ -65,9 +81,15 @@ def test_a_nightly_refresh_fetches_only_changed_receipts_and_equals_a_full_read(
     fy = next(f for f in company.books.fiscal_years if f.key == "2026")
     assert first_calls == len(official(company.receipts, fy.start, fy.end)) > 100
 
-    changed = httpx.post(f"{eira['url']}/_sim/change", json={
-        "company": "eira", "fiscal_year": "2026", "share": 0.05,
-        "version": f"{as_of() + timedelta(days=1)}T03:00:00"}).json()
+    changed = httpx.post(
+        f"{eira['url']}/_sim/change",
+        json={
+            "company": "eira",
+            "fiscal_year": "2026",
+            "share": 0.05,
+            "version": f"{as_of() + timedelta(days=1)}T03:00:00",
+        },
+    ).json()
     assert changed["edited"] >= 2 and changed["added"] >= 2
 
     merged, calls, metadata = refresh(eira, **{REFRESH_TAG: INCREMENTAL})
@@ -101,7 +123,9 @@ def test_a_refresh_reads_in_full_what_it_cannot_trust(tmp_path):
     assert plan(part, SCHEMAS["ledger"], incremental, periods).since == "2026-03-02T09:00:00"
     renumbered = plan(part, SCHEMAS["ledger"], incremental, [FiscalPeriod("8", periods[0].start, periods[0].end)])
     assert renumbered.since is None and renumbered.reason == "the ERP's fiscal-year ids changed since the last sync"
-    assert plan(part, SCHEMAS["ledger"].remove(0), incremental, periods).reason == "stored partition has an older layout"
+    assert (
+        plan(part, SCHEMAS["ledger"].remove(0), incremental, periods).reason == "stored partition has an older layout"
+    )
 
     pq.write_table(pa.Table.from_pylist([row], SCHEMAS["ledger"]), part)
     unversioned = plan(part, SCHEMAS["ledger"], incremental, periods)

@@ -9,15 +9,17 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.demo import materialize_all, range_tags, statements_report
 from orchestration.definitions import build_definitions
+from orchestration.demo import materialize_all, range_tags, statements_report
 from orchestration.settings import load_settings
 
 pytestmark = pytest.mark.e2e
 
 
 def _digests(lake: Path) -> dict[str, str]:
-    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))}
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))
+    }
 
 
 def test_every_job_succeeds_in_one_run_each(pipeline):
@@ -29,11 +31,21 @@ def test_every_job_succeeds_in_one_run_each(pipeline):
 
 def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipeline):
     lake = pipeline["settings"].lake_root
-    ledger = sorted(str(p.parent.relative_to(lake / "raw/fennoa/ledger")) for p in (lake / "raw/fennoa/ledger").rglob("part-0.parquet"))
+    ledger = sorted(
+        str(p.parent.relative_to(lake / "raw/fennoa/ledger"))
+        for p in (lake / "raw/fennoa/ledger").rglob("part-0.parquet")
+    )
     assert ledger == [
-        "company=aurora/fiscal_year=2024", "company=aurora/fiscal_year=2025", "company=aurora/fiscal_year=2026",
-        "company=borealis/fiscal_year=2024", "company=borealis/fiscal_year=2025", "company=borealis/fiscal_year=2026",
-        "company=borealis/fiscal_year=2027", "company=cirrus/fiscal_year=2025", "company=cirrus/fiscal_year=2026"]
+        "company=aurora/fiscal_year=2024",
+        "company=aurora/fiscal_year=2025",
+        "company=aurora/fiscal_year=2026",
+        "company=borealis/fiscal_year=2024",
+        "company=borealis/fiscal_year=2025",
+        "company=borealis/fiscal_year=2026",
+        "company=borealis/fiscal_year=2027",
+        "company=cirrus/fiscal_year=2025",
+        "company=cirrus/fiscal_year=2026",
+    ]
     accounts = sorted(p.parent.name for p in (lake / "raw/fennoa/accounts").rglob("part-0.parquet"))
     assert accounts == ["company=aurora", "company=borealis", "company=cirrus"]
     netvisor = sorted(p.parent.name for p in (lake / "raw/netvisor/ledger/company=dahlia").rglob("part-0.parquet"))
@@ -63,18 +75,28 @@ def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
 
 
 ACCOUNTING_CHECKS = {
-    "assert_vouchers_balance", "assert_gl_matches_raw_lake", "assert_trial_balance_nets_to_zero",
-    "assert_balance_sheet_balances", "assert_pl_result_equals_bs_result", "assert_closing_equals_next_opening",
-    "assert_accounts_map_to_exactly_one_line", "assert_fiscal_years_contiguous", "assert_dimension_split_sums_to_pl",
-    "assert_reconciles_to_erp", "assert_statement_arithmetic", "assert_opening_vouchers_hold_no_pl_accounts",
-    "assert_leaf_ranges_do_not_overlap", "assert_accounts_exist_in_chart", "assert_entries_within_their_fiscal_year",
+    "assert_vouchers_balance",
+    "assert_gl_matches_raw_lake",
+    "assert_trial_balance_nets_to_zero",
+    "assert_balance_sheet_balances",
+    "assert_pl_result_equals_bs_result",
+    "assert_closing_equals_next_opening",
+    "assert_accounts_map_to_exactly_one_line",
+    "assert_fiscal_years_contiguous",
+    "assert_dimension_split_sums_to_pl",
+    "assert_reconciles_to_erp",
+    "assert_statement_arithmetic",
+    "assert_opening_vouchers_hold_no_pl_accounts",
+    "assert_leaf_ranges_do_not_overlap",
+    "assert_accounts_exist_in_chart",
+    "assert_entries_within_their_fiscal_year",
     "assert_voucher_lines_unique",
 }
 
 
 def test_every_accounting_check_ran_and_passed(pipeline):
     evaluations = {e.check_name: e.passed for e in pipeline["results"][-1].get_asset_check_evaluations()}
-    assert ACCOUNTING_CHECKS <= set(evaluations)
+    assert set(evaluations) >= ACCOUNTING_CHECKS
     assert all(evaluations.values()), {k: v for k, v in evaluations.items() if not v}
 
 
@@ -92,15 +114,26 @@ def test_statements_balance_and_tie_to_the_erp_for_every_company_and_month(pipel
             on b.company_id = p.company_id and b.month_end = p.month_end and b.report_line_code = 'BS_CURRENT_YEAR_RESULT'
         where p.report_line_code = 'PL_NET_RESULT' and p.amount_ytd <> b.amount""").fetchone()[0]
     assert mismatched == 0
-    reconciled = con.execute("select count(*), count(*) filter (where difference <> 0) from marts.rpt_balance_reconciliation "
-                             "where erp_reported").fetchone()
+    reconciled = con.execute(
+        "select count(*), count(*) filter (where difference <> 0) from marts.rpt_balance_reconciliation "
+        "where erp_reported"
+    ).fetchone()
     assert reconciled[0] >= 5 * 25 * 3 and reconciled[1] == 0
-    unmapped = con.execute("select count(*) from marts.dim_account where account_number in "
-                           "(select account_number from marts.fct_gl_entries) and report_line_code is null").fetchone()[0]
+    unmapped = con.execute(
+        "select count(*) from marts.dim_account where account_number in "
+        "(select account_number from marts.fct_gl_entries) and report_line_code is null"
+    ).fetchone()[0]
     assert unmapped == 0
-    assert con.execute("select distinct schema_variant from marts.rpt_profit_and_loss where company_id = 'borealis'").fetchall() == [("PMA",)]
-    assert con.execute("select count(*) from marts.rpt_profit_and_loss where company_id = 'borealis' "
-                       "and report_line_code = 'PL_TAXES'").fetchone()[0] > 0
+    assert con.execute(
+        "select distinct schema_variant from marts.rpt_profit_and_loss where company_id = 'borealis'"
+    ).fetchall() == [("PMA",)]
+    assert (
+        con.execute(
+            "select count(*) from marts.rpt_profit_and_loss where company_id = 'borealis' "
+            "and report_line_code = 'PL_TAXES'"
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def test_published_gl_totals_equal_raw_parquet_per_company_and_fiscal_year(pipeline):
@@ -112,9 +145,13 @@ def test_published_gl_totals_equal_raw_parquet_per_company_and_fiscal_year(pipel
                 key = (row["company_id"], row["fiscal_year"])
                 raw[key] = raw.get(key, Decimal(0)) + row["debit"]
     con = duckdb.connect(str(settings.published_db), read_only=True)
-    gl = {(c, fy): d for c, fy, d in con.execute(
-        "select company_id, fiscal_year, sum(debit) from marts.fct_gl_entries where source_system = 'fennoa' "
-        "group by all").fetchall()}
+    gl = {
+        (c, fy): d
+        for c, fy, d in con.execute(
+            "select company_id, fiscal_year, sum(debit) from marts.fct_gl_entries where source_system = 'fennoa' "
+            "group by all"
+        ).fetchall()
+    }
     assert gl == raw and len(gl) == 9
 
 
@@ -152,8 +189,11 @@ def test_netvisor_deleted_and_invalidated_are_captured_with_status_and_kept_out_
     by_status = {(r["voucher_status"], r["line_status"]) for r in raw}
     assert {("deleted", "deleted"), ("invalidated", "invalidated"), ("valid", "invalidated")} <= by_status
     dropped_vouchers = {r["voucher_key"] for r in raw if r["voucher_status"] != "valid"}
-    dropped_lines = {(r["voucher_key"], r["line_number"]) for r in raw
-                     if r["voucher_status"] == "valid" and r["line_status"] != "valid"}
+    dropped_lines = {
+        (r["voucher_key"], r["line_number"])
+        for r in raw
+        if r["voucher_status"] == "valid" and r["line_status"] != "valid"
+    }
     con = duckdb.connect(str(settings.published_db), read_only=True)
     gl = con.execute("select voucher_id, line_number from marts.fct_gl_entries where company_id = 'dahlia'").fetchall()
     assert gl and not dropped_vouchers & {v for v, _ in gl}
@@ -166,10 +206,18 @@ def test_procountor_receipts_that_are_not_official_never_reach_the_gl(pipeline):
     settings = pipeline["settings"]
     raw = pq.read_table(settings.lake_root / "raw/procountor/ledger", partitioning=None).to_pylist()
     excluded = {r["receipt_id"]: r["exclusion_reason"] for r in raw if not r["is_official"]}
-    assert set(excluded.values()) == {"invalidated receipt", "unfinished receipt",
-                                      "order, not an official business transaction"}
+    assert set(excluded.values()) == {
+        "invalidated receipt",
+        "unfinished receipt",
+        "order, not an official business transaction",
+    }
     con = duckdb.connect(str(settings.published_db), read_only=True)
-    gl = {r[0] for r in con.execute("select distinct voucher_id from marts.fct_gl_entries where company_id = 'eira'").fetchall()}
+    gl = {
+        r[0]
+        for r in con.execute(
+            "select distinct voucher_id from marts.fct_gl_entries where company_id = 'eira'"
+        ).fetchall()
+    }
     assert gl and not gl & set(excluded)
 
 
@@ -204,11 +252,20 @@ with engine.connect() as sa:
 def test_bi_readers_holding_the_published_file_survive_a_rebuild(pipeline):
     import subprocess
     import sys
+
     import yaml
+
     settings = pipeline["settings"]
-    readers = [subprocess.Popen([sys.executable, "-c", script, str(settings.published_db)], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for script in (BI_READER, BI_READER_SQLALCHEMY)]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(settings.published_db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for script in (BI_READER, BI_READER_SQLALCHEMY)
+    ]
     try:
         before = [r.stdout.readline().strip() for r in readers]
         assert before == ["Aurora Analytics Oy", "Aurora Analytics Oy"]
@@ -216,8 +273,11 @@ def test_bi_readers_holding_the_published_file_survive_a_rebuild(pipeline):
         config = yaml.safe_load(settings.companies_file.read_text())
         config["companies"][0]["name"] = "Aurora Analytics Oyj"
         settings.companies_file.write_text(yaml.safe_dump(config))
-        rebuilt = build_definitions(settings).resolve_job_def("warehouse_job").execute_in_process(
-            instance=pipeline["instance"])
+        rebuilt = (
+            build_definitions(settings)
+            .resolve_job_def("warehouse_job")
+            .execute_in_process(instance=pipeline["instance"])
+        )
         assert rebuilt.success
         outputs = [r.communicate("go\n", timeout=60) for r in readers]
     finally:
@@ -229,12 +289,14 @@ def test_bi_readers_holding_the_published_file_survive_a_rebuild(pipeline):
     assert " ".join(sa) == "Aurora Analytics Oy Aurora Analytics Oyj"
 
 
-@pytest.fixture()
+@pytest.fixture
 def aurora_only(tmp_path, simulator_url, monkeypatch):
     """A fresh pipeline over one Fennoa company, against a simulator whose books we can spoil."""
     import httpx
     import yaml
+
     from tests.conftest import write_companies
+
     path = write_companies(tmp_path / "companies.yaml", simulator_url, first_year=2024, last_year=2026)
     config = yaml.safe_load(path.read_text())
     config["companies"] = [{**c, "bank_connections": []} for c in config["companies"] if c["id"] == "aurora"]
@@ -250,6 +312,7 @@ def aurora_only(tmp_path, simulator_url, monkeypatch):
                 return settings, materialize_all(build_definitions(settings), instance, log=lambda *_: None)
         finally:
             httpx.delete(f"{simulator_url}/_sim/tamper")
+
     return run
 
 
@@ -271,8 +334,11 @@ def test_an_unbalanced_voucher_fails_its_check_by_name_and_blocks_the_publish(au
 def test_a_line_on_an_account_missing_from_the_chart_is_kept_raw_flagged_and_blocks_publish(aurora_only):
     settings, results = aurora_only("unknown_account")
     assert [r.success for r in results] == [True, True, False]
-    raw = pq.read_table(settings.lake_root / "raw/fennoa/ledger", partitioning=None,
-                        columns=["account_number"]).column("account_number").to_pylist()
+    raw = (
+        pq.read_table(settings.lake_root / "raw/fennoa/ledger", partitioning=None, columns=["account_number"])
+        .column("account_number")
+        .to_pylist()
+    )
     assert "9999" in raw  # kept in the raw layer as the ERP sent it
     failed = {e.check_name: e for e in results[-1].get_asset_check_evaluations() if not e.passed}
     problems = failed["assert_accounts_exist_in_chart"].metadata["problems"].value
@@ -282,13 +348,22 @@ def test_a_line_on_an_account_missing_from_the_chart_is_kept_raw_flagged_and_blo
 
 def test_books_that_were_never_closed_still_balance(aurora_only):
     settings, results = aurora_only("no_opening_balances")
-    failures = [e.event_specific_data.error.message for r in results for e in r.all_events
-                if e.event_type_value == "STEP_FAILURE"]
+    failures = [
+        e.event_specific_data.error.message
+        for r in results
+        for e in r.all_events
+        if e.event_type_value == "STEP_FAILURE"
+    ]
     assert failures == []
     evaluations = {e.check_name: e.passed for e in results[-1].get_asset_check_evaluations()}
     assert all(evaluations.values()), {k: v for k, v in evaluations.items() if not v}
     con = duckdb.connect(str(settings.published_db), read_only=True)
-    assert con.execute("select count(*) from marts.fct_gl_entries where is_opening_balance and fiscal_year = 2026").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "select count(*) from marts.fct_gl_entries where is_opening_balance and fiscal_year = 2026"
+        ).fetchone()[0]
+        == 0
+    )
     prior_2026, result_2025 = con.execute("""
         select (select amount from marts.rpt_balance_sheet where company_id = 'aurora' and month_end = '2026-01-31'
                 and report_line_code = 'BS_PRIOR_YEARS_RESULT'),

@@ -1,7 +1,6 @@
 """Faults, kills and secrets: the pipeline loses nothing, duplicates nothing and leaks nothing."""
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -35,7 +34,9 @@ def run_pipeline(tmp, simulator_url, monkeypatch, companies=SUBSET, instance=Non
     from orchestration.demo import authorize_simulated_banks, materialize_all
     from orchestration.settings import load_settings
 
-    monkeypatch.setenv("NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp / "companies.yaml", simulator_url, companies)))
+    monkeypatch.setenv(
+        "NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp / "companies.yaml", simulator_url, companies))
+    )
     monkeypatch.setenv("NORDLEDGER_DATA_DIR", str(tmp / "data"))
     monkeypatch.setenv("NORDLEDGER_HTTP_TIMEOUT", "1")  # below the simulator's slow answers
     monkeypatch.setenv("NORDLEDGER_HTTP_BASE_DELAY", "0.05")
@@ -52,15 +53,21 @@ def run_pipeline(tmp, simulator_url, monkeypatch, companies=SUBSET, instance=Non
 def marts(db) -> dict[str, list]:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        names = [r[0] for r in con.execute("select table_name from information_schema.tables "
-                                           "where table_schema = 'marts' order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
         return {n: sorted(map(repr, con.execute(f'select * from marts."{n}"').fetchall())) for n in names}
     finally:
         con.close()
 
 
 def digests(lake) -> dict[str, str]:
-    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))}
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -91,18 +98,25 @@ def test_faults_at_a_realistic_rate_leave_the_marts_identical(clean_run, tmp_pat
 def test_a_fault_that_never_clears_fails_cleanly_and_keeps_stored_partitions(clean_run, simulator_url):
     settings, defs, _ = clean_run
     before = digests(settings.lake_root)
-    httpx.post(f"{simulator_url}/_sim/faults", json={"mode": {"rate": 1.0, "seed": 1, "kinds": ["503"], "apis": ["fennoa"]}})
+    httpx.post(
+        f"{simulator_url}/_sim/faults", json={"mode": {"rate": 1.0, "seed": 1, "kinds": ["503"], "apis": ["fennoa"]}}
+    )
     try:
         job = defs.resolve_job_def("fennoa_fiscal_year_job")
         with dg.instance_for_test() as instance:
-            result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                            partition_key=dg.MultiPartitionKey({"company": "aurora", "fiscal_year": "2026"}))
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                partition_key=dg.MultiPartitionKey({"company": "aurora", "fiscal_year": "2026"}),
+            )
     finally:
         httpx.delete(f"{simulator_url}/_sim/faults")
     assert not result.success
     messages = [e.event_specific_data.error.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert any("fennoa company 'aurora', endpoint '" in m and "gave up after 8 attempts; last error: HTTP 503" in m
-               for m in messages), messages
+    assert any(
+        "fennoa company 'aurora', endpoint '" in m and "gave up after 8 attempts; last error: HTTP 503" in m
+        for m in messages
+    ), messages
     assert digests(settings.lake_root) == before
 
 
@@ -121,8 +135,13 @@ def test_sigkill_while_writing_a_partition_leaves_no_partial_file_and_a_rerun_he
     before = digests(settings.lake_root)
     # every ledger page answers slowly, so the write is still going when the process is killed
     httpx.post(f"{simulator_url}/_sim/faults", json={"api": "fennoa", "status": 200, "delay": 0.4, "count": 60})
-    process = subprocess.Popen([sys.executable, "-c", KILLED_EXTRACT], env=dict(os.environ), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_EXTRACT],
+        env=dict(os.environ),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(partition.glob(".tmp-*")):
@@ -138,8 +157,9 @@ def test_sigkill_while_writing_a_partition_leaves_no_partial_file_and_a_rerun_he
     assert list(partition.glob(".tmp-*"))  # only a hidden leftover, which no reader's glob matches
     job = defs.resolve_job_def("fennoa_fiscal_year_job")
     with dg.instance_for_test() as instance:
-        assert job.execute_in_process(instance=instance, partition_key=dg.MultiPartitionKey(
-            {"company": "aurora", "fiscal_year": "2026"})).success
+        assert job.execute_in_process(
+            instance=instance, partition_key=dg.MultiPartitionKey({"company": "aurora", "fiscal_year": "2026"})
+        ).success
         assert defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
     assert not list(partition.glob(".tmp-*"))
     assert digests(settings.lake_root) == before
@@ -148,11 +168,21 @@ def test_sigkill_while_writing_a_partition_leaves_no_partial_file_and_a_rerun_he
 
 def test_no_secret_reaches_logs_event_log_parquet_or_duckdb(tmp_path, monkeypatch, capfd):
     from simulator.server import build_app, serve_in_thread
+
     secrets = {}
-    for name in ("AURORA_FENNOA_USER", "AURORA_FENNOA_API_KEY", "DAHLIA_NETVISOR_CUSTOMER_ID",
-                 "DAHLIA_NETVISOR_CUSTOMER_KEY", "NETVISOR_PARTNER_ID", "NETVISOR_PARTNER_KEY",
-                 "PROCOUNTOR_CLIENT_ID", "PROCOUNTOR_CLIENT_SECRET", "EIRA_PROCOUNTOR_API_KEY", "NAG_CLIENT_ID",
-                 "NAG_CLIENT_SECRET"):
+    for name in (
+        "AURORA_FENNOA_USER",
+        "AURORA_FENNOA_API_KEY",
+        "DAHLIA_NETVISOR_CUSTOMER_ID",
+        "DAHLIA_NETVISOR_CUSTOMER_KEY",
+        "NETVISOR_PARTNER_ID",
+        "NETVISOR_PARTNER_KEY",
+        "PROCOUNTOR_CLIENT_ID",
+        "PROCOUNTOR_CLIENT_SECRET",
+        "EIRA_PROCOUNTOR_API_KEY",
+        "NAG_CLIENT_ID",
+        "NAG_CLIENT_SECRET",
+    ):
         secrets[name] = f"zz{hashlib.sha256(name.encode()).hexdigest()[:20]}qq"
         monkeypatch.setenv(name, secrets[name])
     app = build_app()  # the simulator accepts exactly these distinctive credentials
@@ -162,8 +192,12 @@ def test_no_secret_reaches_logs_event_log_parquet_or_duckdb(tmp_path, monkeypatc
             assert all(r.success for r in results)
             events = "\n".join(str(e) for run in instance.get_runs() for e in instance.all_logs(run.run_id))
     sims = app.state.simulators
-    derived = {"netvisor MAC": sims["netvisor"].macs_seen, "procountor token": list(sims["procountor"].tokens),
-               "nag access token": list(sims["nag"].access), "nag login token": list(sims["nag"].logins)}
+    derived = {
+        "netvisor MAC": sims["netvisor"].macs_seen,
+        "procountor token": list(sims["procountor"].tokens),
+        "nag access token": list(sims["nag"].access),
+        "nag login token": list(sims["nag"].logins),
+    }
     assert all(derived.values()), "the run used every kind of derived secret"
     needles = {**{k: [v] for k, v in secrets.items()}, **derived}
     out, err = capfd.readouterr()
@@ -175,7 +209,12 @@ def test_no_secret_reaches_logs_event_log_parquet_or_duckdb(tmp_path, monkeypatc
         tables = con.execute("select table_schema, table_name from information_schema.tables").fetchall()
         haystacks[str(db)] = "\n".join(repr(con.execute(f'select * from "{s}"."{t}"').fetchall()) for s, t in tables)
         con.close()
-    leaks = [(what, where) for what, values in needles.items() for value in values for where, text in haystacks.items()
-             if value and value in text]
+    leaks = [
+        (what, where)
+        for what, values in needles.items()
+        for value in values
+        for where, text in haystacks.items()
+        if value and value in text
+    ]
     assert leaks == []
     assert oct((settings.secrets_dir / "bank" / "aurora_bank.json").stat().st_mode)[-3:] == "600"

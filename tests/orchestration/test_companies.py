@@ -39,8 +39,10 @@ def test_unknown_erp(tmp_path):
 def test_missing_credential_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("CIRRUS_FENNOA_API_KEY", raising=False)
     message = error_of(tmp_path, lambda c: None, require_env=True)
-    assert "company 'cirrus' (companies[2]), field 'credentials.api_key': environment variable " \
-           "CIRRUS_FENNOA_API_KEY is not set" in message
+    assert (
+        "company 'cirrus' (companies[2]), field 'credentials.api_key': environment variable "
+        "CIRRUS_FENNOA_API_KEY is not set" in message
+    )
 
 
 def test_duplicate_company_id(tmp_path):

@@ -16,14 +16,21 @@ from tests.conftest import ROOT
 
 def test_dagster_definitions_validate_with_the_workspace_file():
     dagster = Path(sys.executable).with_name("dagster")
-    result = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT,
-                            env={**os.environ, "DAGSTER_HOME": ""}, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env={**os.environ, "DAGSTER_HOME": ""},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
 def test_assets_partitions_and_jobs():
     from orchestration.definitions import defs
+
     graph = defs.resolve_asset_graph()
     ledger = graph.get(dg.AssetKey(["raw", "fennoa", "ledger"]))
     assert isinstance(ledger.partitions_def, dg.MultiPartitionsDefinition)
@@ -31,9 +38,16 @@ def test_assets_partitions_and_jobs():
     accounts = graph.get(dg.AssetKey(["raw", "fennoa", "accounts"]))
     assert accounts.partitions_def.get_partition_keys() == ["aurora", "borealis", "cirrus"]
     gl = graph.get(dg.AssetKey(["marts", "fct_gl_entries"]))
-    assert dg.AssetKey(["raw", "fennoa", "ledger"]) in graph.get(dg.AssetKey(["staging", "stg_fennoa__ledger"])).parent_keys
+    assert (
+        dg.AssetKey(["raw", "fennoa", "ledger"])
+        in graph.get(dg.AssetKey(["staging", "stg_fennoa__ledger"])).parent_keys
+    )
     assert gl.pools == {"duckdb_writer"}
-    assert {j.name for j in defs.resolve_all_job_defs()} >= {"fennoa_reference_job", "fennoa_fiscal_year_job", "warehouse_job"}
+    assert {j.name for j in defs.resolve_all_job_defs()} >= {
+        "fennoa_reference_job",
+        "fennoa_fiscal_year_job",
+        "warehouse_job",
+    }
     checks = {k.name for k in graph.asset_check_keys}
     assert "assert_vouchers_balance" in checks and "assert_gl_matches_raw_lake" in checks
 
@@ -49,5 +63,6 @@ def test_dbt_vars_carry_lake_root_and_companies(tmp_path):
 
 def test_fiscal_year_keys_run_to_next_year_unless_pinned():
     from datetime import date
+
     config = load_companies(ROOT / "companies.yaml")
     assert fiscal_year_keys(config, today=date(2026, 11, 22)) == ["2024", "2025", "2026", "2027"]
