@@ -10,12 +10,15 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 include demo.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' demo.env)
 
-.PHONY: help install demo dev simulator test chaos bench clean
+.PHONY: help install demo dev simulator test test-fast lint format chaos bench clean
 
 help:
 	@echo "make demo       install, start the simulator, materialize everything, print the books"
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
-	@echo "make test       run the test suite"
+	@echo "make test       run the whole test suite (what CI runs after make lint)"
+	@echo "make test-fast  unit, asset and definitions tests only (no end-to-end runs; under 90 s)"
+	@echo "make lint       ruff (lint + format check), mypy, sqlfluff on the dbt SQL"
+	@echo "make format     rewrite Python with ruff format and fix what ruff can"
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
 	@echo "make bench      speed and memory vs this machine's limits and vs dlt (SIZES=S,M,L PARTS=extract,marts,office,refresh)"
 	@echo "make simulator  serve the API simulators on 127.0.0.1:8765"
@@ -52,6 +55,23 @@ simulator: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not e2e"
+
+$(VENV)/.dev-installed: pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	touch $@
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sqlfluff lint dbt_project
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 chaos: install
 	$(BIN)/python -m orchestration.chaos --rate $(or $(RATE),0.1) --seeds $(or $(SEEDS),3)

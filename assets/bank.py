@@ -14,11 +14,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from assets.lake import PART, partition_dir, write_partition
+from assets.partitions import split_key
+from assets.resources import BankClients, ErpClients, Lake
 from connectors.bank import SCHEMAS, ConsentExpiredError
+from connectors.companies import CompaniesConfig
 from connectors.fiscal import periods_for_key
-from orchestration.companies import CompaniesConfig
-from orchestration.partitions import split_key
-from orchestration.resources import BankClients, ErpClients, Lake
 
 SOURCE = "nag"
 
@@ -61,7 +61,8 @@ def build_bank_assets(
         rows, problems = 0, []
         for company in context.partition_keys:
             _, connections = bank.connections(company)
-            batches, failed = [], False
+            batches: list[pa.RecordBatch] = []
+            failed = False
             for connection in connections:
                 try:
                     with bank.client(company, connection.id) as client:
@@ -96,7 +97,8 @@ def build_bank_assets(
         by_company: dict[str, list[str]] = {}
         for key in context.partition_keys:
             company, year = split_key(by_year.get_partition_key_from_str(key))
-            by_company.setdefault(company, []).append(year)
+            if year is not None:  # always set: the partitions are company x fiscal year
+                by_company.setdefault(company, []).append(year)
         for company, years in sorted(by_company.items()):
             with erp.client(company) as erp_client:
                 periods = erp_client.fiscal_periods()

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from assets.resources import Warehouse
 from assets.transform import WRITER_POOL
-from orchestration.resources import Warehouse
 
 PUBLISHED_SCHEMA = "marts"
 
@@ -40,7 +40,7 @@ def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
                 con.execute(
                     f'create table {PUBLISHED_SCHEMA}."{name}" as select * from build.{PUBLISHED_SCHEMA}."{name}"'
                 )
-                count = con.execute(f'select count(*) from {PUBLISHED_SCHEMA}."{name}"').fetchone()[0]
+                count = con.execute(f'select count(*) from {PUBLISHED_SCHEMA}."{name}"').fetchall()[0][0]
                 tables.append((name, count))
             con.execute("detach build")
             con.execute("checkpoint")

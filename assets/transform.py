@@ -7,6 +7,7 @@ the `duckdb_writer` pool.
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -16,24 +17,29 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.companies import CompaniesConfig
-from orchestration.settings import DBT_PROJECT_DIR, Settings
+from connectors.companies import CompaniesConfig
+from connectors.settings import DBT_PROJECT_DIR, Settings
 
 WRITER_POOL = "duckdb_writer"
 
 
 @cache
 def dbt_project(target: str = "local") -> DbtProject:
-    # dagster-dbt's preparer runs `dbt` from PATH; a venv used without activation has it beside Python.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    """The dbt project, its manifest parsed once if missing (or on every load under `dagster dev`)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
-    project.prepare_if_dev()
-    if not project.manifest_path.exists():
-        # First load on a fresh clone (outside `dagster dev`): parse once, then reuse the manifest.
-        project.preparer.prepare(project)
+    if not project.manifest_path.exists() or os.environ.get("DAGSTER_IS_DEV_CLI"):
+        parse_manifest(target)
     return project
+
+
+def parse_manifest(target: str = "local") -> None:
+    """`dbt parse` with the dbt beside this Python: a venv need not be activated, and nothing puts it
+    on PATH for dagster-dbt's own preparer (which would change this process's environment)."""
+    subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+         str(DBT_PROJECT_DIR), "--target", target],
+        check=True,
+    )  # fmt: skip
 
 
 def dbt_executable() -> str:
@@ -52,6 +58,36 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return spec
         schema = node["config"].get("schema") or node["schema"]
         return spec.replace_attributes(key=dg.AssetKey([schema, node["name"]]), group_name=f"warehouse_{schema}")
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt reads a check's description from the test's meta; ours is the test's own description."""
+        check = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        test = manifest["nodes"].get(unique_id, {})
+        if check is None or check.description or not test.get("description"):
+            return check
+        return check._replace(description=test["description"])
+
+
+def table_row_counts(build_db: Path) -> dict[str, int]:
+    """Rows of every table in the build file, by `schema.table` (views are not counted: that runs them)."""
+    import duckdb
+
+    if not build_db.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(build_db), read_only=True)
+    except duckdb.Error:
+        return {}
+    try:
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()
+        return {f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
+                for schema, name in tables}  # fmt: skip
+    finally:
+        con.close()
 
 
 def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
@@ -78,13 +114,17 @@ def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
         con.close()
     if "problem" in columns:
         return [str(row[columns.index("problem")]) for row in rows]
-    return [", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows]
+    return [", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows]
 
 
 def dbt_vars(config: CompaniesConfig, settings: Settings) -> dict[str, Any]:
-    """The --vars a dbt build gets: the lake root and the companies (pure; tested directly)."""
+    """The --vars a dbt build gets: the lake root, the build file and the companies (pure; tested directly).
+
+    The build file goes as a var, which profiles.yml reads, so nothing changes the process environment.
+    """
     return {
         "lake_root": str(settings.lake_root),
+        "build_db": str(settings.build_db),
         "companies": [
             {
                 "id": c.id,
@@ -108,7 +148,6 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
 
     @dbt_assets(
         manifest=project.manifest_path,
-        project=project,
         name="warehouse_models",
         dagster_dbt_translator=WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
         pool=WRITER_POOL,
@@ -116,19 +155,26 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
     )
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         settings.build_db.parent.mkdir(parents=True, exist_ok=True)
-        os.environ.update(settings.dbt_env())  # the dbt subprocess inherits this environment
         # Every model is rebuilt whole from the lake; --full-refresh also recreates seeds whose columns changed.
         args = ["build", "--full-refresh", "--vars", json.dumps(dbt_vars(config, settings))]
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         failed: list[dg.AssetCheckResult] = []
+        built: list[dg.Output] = []
         for event in invocation.stream():
             if isinstance(event, dg.AssetCheckResult) and not event.passed:
                 failed.append(event)  # reported once dbt has released the database, with the failing rows
-                continue
-            yield event
+            elif isinstance(event, dg.Output):
+                built.append(event)  # row counts need the database, which dbt holds until it exits
+            else:
+                yield event
+        counts = table_row_counts(settings.build_db)
+        for output in built:
+            table = ".".join(context.asset_key_for_output(output.output_name).path)  # keys are [schema, name]
+            count = {"dagster/row_count": counts[table]} if table in counts else {}
+            yield output.with_metadata({**output.metadata, **count})
         problems: list[str] = []
         for check in failed:
-            rows = stored_failures(settings.build_db, check.check_name)
+            rows = stored_failures(settings.build_db, check.check_name or "")
             problems += rows
             yield check._replace(
                 metadata={
@@ -138,7 +184,7 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
             )
         blocking = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
         if blocking or not invocation.is_successful():
-            names = ", ".join(c.check_name for c in blocking) or "dbt build"
+            names = ", ".join(c.check_name or "?" for c in blocking) or "dbt build"
             raise dg.Failure(
                 description=f"Accounting checks failed ({names}); the warehouse is not published.\n"
                 + "\n".join(problems[:20]),

@@ -37,7 +37,7 @@ def resources(tuned: bool) -> list[dict]:
         else [(p.key, p.start, p.end) for p in periods()]
     )
     out = []
-    for key, start, end in windows:
+    for _key, start, end in windows:
         resource = {
             "name": f"ledger_{start.isoformat()}",
             "table_name": "ledger",

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from bench.fixture import SIZES, companies_file, office_tenants, tenant
-from orchestration.settings import PROJECT_ROOT
+from connectors.settings import PROJECT_ROOT
 
 
 def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Path):

@@ -8,8 +8,8 @@ DuckDB without dbt (the direct-SQL baseline), and `publish`. Prints one JSON lin
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -44,9 +44,9 @@ def step_times(instance, run_ids: list[str]) -> dict[str, float]:
 def run_pipeline(work: Path) -> dict:
     import dagster as dg
 
+    from connectors.settings import load_settings
     from orchestration.definitions import build_definitions
     from orchestration.demo import materialize_all
-    from orchestration.settings import load_settings
 
     settings = load_settings()
     started = time.perf_counter()
@@ -59,7 +59,7 @@ def run_pipeline(work: Path) -> dict:
             raise SystemExit("pipeline failed: " + ", ".join(r.run_id for r in results if not r.success))
         steps = step_times(instance, [r.run_id for r in results])
         runs = instance.get_runs_count()
-    extract = sum(v for k, v in steps.items() if k.startswith(EXTRACT_STEP) or k.startswith("bank"))
+    extract = sum(v for k, v in steps.items() if k.startswith((EXTRACT_STEP, "bank")))
     dbt = sum(v for k, v in steps.items() if "warehouse_models" in k)
     publish = sum(v for k, v in steps.items() if "publish" in k)
     return {
@@ -76,8 +76,8 @@ def run_pipeline(work: Path) -> dict:
 
 def dbt_command(args: list[str], settings, target: Path) -> float:
     from assets.transform import dbt_executable, dbt_vars
-    from orchestration.companies import load_companies
-    from orchestration.settings import DBT_PROJECT_DIR
+    from connectors.companies import load_companies
+    from connectors.settings import DBT_PROJECT_DIR
 
     config = load_companies(settings.companies_file, require_env=False)
     command = [
@@ -94,7 +94,7 @@ def dbt_command(args: list[str], settings, target: Path) -> float:
         "--quiet",
     ]
     start = time.perf_counter()
-    done = subprocess.run(command, env={**os.environ, **settings.dbt_env()}, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -130,10 +130,8 @@ def direct_sql(build_db: Path, target: Path, work: Path) -> float:
             kind = "view" if node["config"]["materialized"] == "view" else "table"
             relation = node["relation_name"]
             for existing in ("view", "table"):
-                try:
+                with contextlib.suppress(duckdb.CatalogException):  # it is the other kind
                     con.execute(f"drop {existing} if exists {relation}")
-                except duckdb.CatalogException:
-                    pass  # it is the other kind
             con.execute(f"create {kind} {relation} as {node['compiled_code']}")
         return time.perf_counter() - start
     finally:

@@ -116,9 +116,9 @@ def style_row(url: str, defs, instance, settings, erp: str, repeats: int) -> dic
 def main(url: str, repeats: int) -> list[dict]:
     import dagster as dg
 
-    from orchestration.companies import load_companies
+    from connectors.companies import load_companies
+    from connectors.settings import load_settings
     from orchestration.definitions import build_definitions
-    from orchestration.settings import load_settings
 
     settings = load_settings()
     defs = build_definitions(settings)

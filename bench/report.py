@@ -144,13 +144,13 @@ def markdown(report: dict) -> str:
         "",
     ]
     if report.get("extract"):
-        lines += extract_tables(report["extract"]) + [""]
+        lines += [*extract_tables(report["extract"]), ""]
     if report.get("marts"):
-        lines += marts_table(report["marts"]) + [""]
+        lines += [*marts_table(report["marts"]), ""]
     if report.get("office"):
-        lines += office_table(report["office"]) + [""]
+        lines += [*office_table(report["office"]), ""]
     if report.get("refresh"):
-        lines += refresh_table(report["refresh"]) + [""]
+        lines += [*refresh_table(report["refresh"]), ""]
     return "\n".join(lines)
 
 

@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
 
 import pyarrow as pa
 
 from connectors.errors import AuthenticationError
+from connectors.schemas import MONEY
 
-MONEY = pa.decimal128(18, 2)
 SCHEMAS: dict[str, pa.Schema] = {
     "bank_accounts": pa.schema(
         [
@@ -75,13 +77,14 @@ class TokenSet:
             f"supports_unattended={self.supports_unattended})"
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_json(cls, data: dict) -> TokenSet:
+    def from_json(cls, data: dict[str, Any]) -> TokenSet:
         dates = {"access_expires", "login_expires", "authorized_at"}
-        return cls(**{k: datetime.fromisoformat(v) if k in dates else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: datetime.fromisoformat(v) if k in dates else v for k, v in data.items()}
+        return cls(**fields)
 
 
 class TokenStore:
@@ -118,7 +121,22 @@ def consent_expiry(tokens: TokenSet | None, fallback_lifetime: timedelta) -> dat
 
 
 class BankAggregator(ABC):
-    """What the pipeline needs from a PSD2 account-information aggregator."""
+    """What the pipeline needs from a PSD2 account-information aggregator.
+
+    A client is a context manager: `with aggregator.client(...) as c:` closes it on the way out.
+    """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the client's connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     @abstractmethod
     def start_authorization(self, redirect_url: str) -> str:

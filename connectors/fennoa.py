@@ -7,26 +7,33 @@ DECIMAL(18,2), account numbers as text, dates as dates. Contract: docs/erp-apis.
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import offload
+from connectors import offload, schemas
 from connectors.errors import BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money
+from connectors.schemas import MONEY
+from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec
 
 SOURCE = "fennoa"
 MAX_PAGE_SIZE = 500
 CHUNK_ROWS = 10_000
-MONEY = pa.decimal128(18, 2)
+
+T = TypeVar("T")
+# A fetched ledger page: its number, its rows as decoded, and its raw body when decoded fast (floats).
+LedgerPage = tuple[int, list[Any], bytes | None]
 
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": pa.schema(
@@ -39,16 +46,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("vatcode", pa.string()),
         ]
     ),
-    "periods": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("period_id", pa.string()),
-            ("start_date", pa.date32()),
-            ("end_date", pa.date32()),
-            ("fiscal_year", pa.int32()),
-            ("is_locked", pa.bool_()),
-        ]
-    ),
+    "periods": schemas.periods(),
     "vatcodes": pa.schema(
         [
             ("company_id", pa.string()),
@@ -57,17 +55,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("name", pa.string()),
         ]
     ),
-    "dimensions": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("dimension_type_id", pa.string()),
-            ("dimension_type_name", pa.string()),
-            ("item_id", pa.string()),
-            ("item_code", pa.string()),
-            ("item_name", pa.string()),
-            ("is_active", pa.bool_()),
-        ]
-    ),
+    "dimensions": schemas.DIMENSIONS,
     "ledger": pa.schema(
         [
             ("company_id", pa.string()),
@@ -96,21 +84,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("credit", MONEY),
         ]
     ),
-    "account_balances": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("fiscal_year", pa.int32()),
-            ("period_id", pa.string()),
-            ("account_number", pa.string()),
-            ("balance_date", pa.date32()),
-            ("debit", MONEY),
-            ("credit", MONEY),
-        ]
-    ),
+    "account_balances": schemas.ACCOUNT_BALANCES_DEBIT_CREDIT,
 }
 
 
-def _batch(endpoint: str, rows: list[dict]) -> pa.RecordBatch:
+def _batch(endpoint: str, rows: list[dict[str, Any]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pylist(rows, schema=SCHEMAS[endpoint])
 
 
@@ -129,14 +107,13 @@ class FennoaClient(SessionClient):
         retry: RetryPolicy | None = None,
         requests_per_second: float | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep=None,
+        sleep: Callable[[float], None] | None = None,
     ):
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"Fennoa page size must be 1-{MAX_PAGE_SIZE}, got {page_size}")
         self.company_id = company_id
         self.page_size = page_size
         self.max_concurrency = max_concurrency
-        kwargs = {"sleep": sleep} if sleep else {}
         self.session = ApiSession(
             SOURCE,
             company_id,
@@ -146,7 +123,7 @@ class FennoaClient(SessionClient):
             retry=retry,
             transport=transport,
             rate_limit=requests_per_second,
-            **kwargs,
+            sleep=sleep or time.sleep,
         )
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
@@ -156,7 +133,9 @@ class FennoaClient(SessionClient):
     def _bad(self, endpoint: str, cause: str) -> BadResponseError:
         return self.session.error(BadResponseError, endpoint, cause)
 
-    def get(self, path: str, endpoint: str, params: dict | None = None, *, fast: bool = False) -> dict:
+    def get(
+        self, path: str, endpoint: str, params: dict[str, Any] | None = None, *, fast: bool = False
+    ) -> dict[str, Any]:
         """GET a path, check the envelope and return the whole decoded body.
 
         Numbers with a fraction are decoded as text (exact; `money` makes them Decimals). With
@@ -165,14 +144,14 @@ class FennoaClient(SessionClient):
         vouch for a value, decodes the page again exactly from `_raw`.
         """
 
-        def classify(response: httpx.Response) -> dict:
+        def classify(response: httpx.Response) -> dict[str, Any]:
             return _checked_body(self.company_id, endpoint, response.status_code, response.content, fast)
 
         body = self.session.request("GET", path, endpoint=endpoint, params=params, classify=classify)
         self.pages_fetched += 1
         return body
 
-    def _raw(self, path: str, endpoint: str, params: dict) -> bytes:
+    def _raw(self, path: str, endpoint: str, params: dict[str, Any]) -> bytes:
         """GET a path and return the body undecoded: a decode worker checks the envelope."""
 
         def classify(response: httpx.Response) -> bytes:
@@ -184,10 +163,10 @@ class FennoaClient(SessionClient):
         self.pages_fetched += 1
         return body
 
-    def _rows(self, endpoint: str, body: dict) -> list:
+    def _rows(self, endpoint: str, body: dict[str, Any]) -> list[Any]:
         return _rows(self.company_id, endpoint, body)
 
-    def _parse(self, endpoint: str, fn: Callable[[dict], dict], rows: list) -> list[dict]:
+    def _parse(self, endpoint: str, fn: Callable[[dict[str, Any]], T], rows: list[Any]) -> list[T]:
         return _parse(self.company_id, endpoint, fn, rows)
 
     # -- reference endpoints ---------------------------------------------------------------------
@@ -206,7 +185,7 @@ class FennoaClient(SessionClient):
                 default=None,
             )
 
-            def parse(row: dict) -> FiscalPeriod:
+            def parse(row: dict[str, Any]) -> FiscalPeriod:
                 end = iso_date(row["end_date"], "end_date")
                 return FiscalPeriod(
                     str(row["id"]),
@@ -301,13 +280,12 @@ class FennoaClient(SessionClient):
         """
         path = f"accounting_api/get/ledger/{period.start.isoformat()}/{period.end.isoformat()}"
         first = self.get(path, "ledger", {"page": 1, "limit": self.page_size}, fast=True)
-        pagination = first.get("pagination")
         try:
-            pages = int(pagination["pagesCount"])
+            pages = int(first["pagination"]["pagesCount"])
         except (TypeError, KeyError, ValueError):
             raise self._bad("ledger", "response has no pagination.pagesCount") from None
         line_numbers: dict[str, int] = {}
-        first_chunk = [(1, _page_rows(self.company_id, self.page_size, 1, first), first.get("_raw"))]
+        first_chunk: list[LedgerPage] = [(1, _page_rows(self.company_id, self.page_size, 1, first), first.get("_raw"))]
         if pages > OFFLOAD_PAGES and offload.worker_count():
             batches = self._offloaded_batches(path, period, pages, first_chunk)
         else:
@@ -316,7 +294,7 @@ class FennoaClient(SessionClient):
             yield _numbered(batch, line_numbers)
 
     def _local_batches(
-        self, path: str, period: FiscalPeriod, pages: int, chunk: list[tuple[int, list, bytes | None]]
+        self, path: str, period: FiscalPeriod, pages: int, chunk: list[LedgerPage]
     ) -> Iterator[pa.RecordBatch]:
         size = len(chunk[0][1])
         for page, body in self._ordered(lambda p: self._ledger_page(path, p), range(2, pages + 1)):
@@ -329,14 +307,14 @@ class FennoaClient(SessionClient):
             yield _ledger_batch(self.company_id, chunk, period)
 
     def _offloaded_batches(
-        self, path: str, period: FiscalPeriod, pages: int, first_chunk: list[tuple[int, list, bytes | None]]
+        self, path: str, period: FiscalPeriod, pages: int, first_chunk: list[LedgerPage]
     ) -> Iterator[pa.RecordBatch]:
         per_chunk = max(1, CHUNK_ROWS // self.page_size)
         ahead = 2 * offload.worker_count()
         yield _ledger_batch(self.company_id, first_chunk, period)
-        decoding: deque[tuple[list[int], Future]] = deque()
+        decoding: deque[tuple[list[int], Future[pa.RecordBatch]]] = deque()
 
-        def settle(numbers: list[int], future: Future) -> pa.RecordBatch:
+        def settle(numbers: list[int], future: Future[pa.RecordBatch]) -> pa.RecordBatch:
             try:
                 return offload.result(future, SOURCE, self.company_id, "ledger")
             except Retry:  # a garbled body slipped past the status code: fetch and check these pages here
@@ -368,14 +346,14 @@ class FennoaClient(SessionClient):
         while decoding:
             yield settle(*decoding.popleft())
 
-    def _ledger_page(self, path: str, page: int) -> dict:
+    def _ledger_page(self, path: str, page: int) -> dict[str, Any]:
         return self.get(path, "ledger", {"page": page, "limit": self.page_size}, fast=True)
 
-    def _ordered(self, fetch: Callable[[int], object], pages: range) -> Iterator[tuple[int, object]]:
+    def _ordered(self, fetch: Callable[[int], T], pages: range) -> Iterator[tuple[int, T]]:
         """Fetch pages concurrently, yield them in order; at most 2 x concurrency pages in flight."""
         window = max(1, 2 * self.max_concurrency)
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
-            pending: deque[tuple[int, Future]] = deque()
+            pending: deque[tuple[int, Future[T]]] = deque()
             it = iter(pages)
             for page in it:
                 pending.append((page, pool.submit(fetch, page)))
@@ -392,7 +370,7 @@ class FennoaClient(SessionClient):
     def opening_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         body = self.get(f"accounting_api/get/opening_balances/{period.id}", "opening_balances")
 
-        def parse(r: dict) -> dict:
+        def parse(r: dict[str, Any]) -> dict[str, Any]:
             debit, credit = money(r.get("debit_sum"), "debit_sum"), money(r.get("credit_sum"), "credit_sum")
             total = money(r.get("total_sum"), "total_sum")
             if debit - credit != total:
@@ -412,7 +390,7 @@ class FennoaClient(SessionClient):
     def account_balances(self, period: FiscalPeriod, accounts: list[str]) -> Iterator[pa.RecordBatch]:
         """The balance Fennoa itself reports for each account at the fiscal year's end."""
 
-        def fetch(account: str) -> dict:
+        def fetch(account: str) -> dict[str, Any]:
             body = self.get(f"accounting_api/get/account_balance/{account}/{period.end.isoformat()}", "account_balance")
             record = body.get("data") if isinstance(body.get("data"), dict) else body
             return self._parse(
@@ -440,7 +418,7 @@ class FennoaClient(SessionClient):
 OFFLOAD_PAGES = 40  # 20 000 lines at full pages; smaller ledgers decode faster here than via a worker
 
 
-def _checked_body(company_id: str, endpoint: str, status_code: int, content: bytes, fast: bool) -> dict:
+def _checked_body(company_id: str, endpoint: str, status_code: int, content: bytes, fast: bool) -> dict[str, Any]:
     """Decode a response and check Fennoa's envelope; `Retry` for a garbled body, else a named error."""
 
     def bad(cause: str) -> BadResponseError:
@@ -463,7 +441,7 @@ def _checked_body(company_id: str, endpoint: str, status_code: int, content: byt
     return body
 
 
-def _rows(company_id: str, endpoint: str, body: dict) -> list:
+def _rows(company_id: str, endpoint: str, body: dict[str, Any]) -> list[Any]:
     data = body.get("data")
     if data is None:
         return []
@@ -472,8 +450,8 @@ def _rows(company_id: str, endpoint: str, body: dict) -> list:
     return data
 
 
-def _parse(company_id: str, endpoint: str, fn: Callable[[dict], dict], rows: list) -> list[dict]:
-    out = []
+def _parse(company_id: str, endpoint: str, fn: Callable[[dict[str, Any]], T], rows: list[Any]) -> list[T]:
+    out: list[T] = []
     for index, row in enumerate(rows):
         try:
             out.append(fn(row))
@@ -483,7 +461,7 @@ def _parse(company_id: str, endpoint: str, fn: Callable[[dict], dict], rows: lis
     return out
 
 
-def _page_rows(company_id: str, page_size: int, page: int, body: dict) -> list:
+def _page_rows(company_id: str, page_size: int, page: int, body: dict[str, Any]) -> list[Any]:
     rows = _rows(company_id, "ledger", body)
     if len(rows) > page_size:
         raise BadResponseError(
@@ -496,14 +474,14 @@ def decode_ledger_pages(
     company_id: str, page_size: int, period: FiscalPeriod, pages: list[tuple[int, bytes]]
 ) -> pa.RecordBatch:
     """Raw ledger pages (HTTP status already < 400) as one batch; runs in a decode worker."""
-    chunk = []
+    chunk: list[LedgerPage] = []
     for page, content in pages:
         body = _checked_body(company_id, "ledger", 200, content, True)
         chunk.append((page, _page_rows(company_id, page_size, page, body), content))
     return _ledger_batch(company_id, chunk, period)
 
 
-def _ledger_batch(company_id: str, pages: list[tuple[int, list, bytes | None]], period: FiscalPeriod) -> pa.RecordBatch:
+def _ledger_batch(company_id: str, pages: list[LedgerPage], period: FiscalPeriod) -> pa.RecordBatch:
     """Pages as one batch, built column by column; line numbers are left at 0 for `_numbered`."""
     try:
         columns = _ledger_columns(company_id, [row for _, rows, _ in pages for row in rows], period)
@@ -537,7 +515,7 @@ def _numbered(batch: pa.RecordBatch, line_numbers: dict[str, int]) -> pa.RecordB
     return batch.set_column(index, batch.schema.field(index), pa.array(numbers, pa.int32()))
 
 
-def _ledger_columns(company_id: str, rows: list, period: FiscalPeriod) -> dict[str, pa.Array]:
+def _ledger_columns(company_id: str, rows: list[Any], period: FiscalPeriod) -> dict[str, pa.Array]:
     n = len(rows)
     dates = pa.array([r["date"] for r in rows], pa.string()).cast(pa.date32())
     bounds = pc.min_max(dates).as_py()
@@ -563,7 +541,7 @@ def _ledger_columns(company_id: str, rows: list, period: FiscalPeriod) -> dict[s
     }
 
 
-def _ledger_row(company_id: str, r: dict, period: FiscalPeriod) -> dict:
+def _ledger_row(company_id: str, r: dict[str, Any], period: FiscalPeriod) -> dict[str, Any]:
     entry_date = iso_date(r["date"], "date")
     if not period.start <= entry_date <= period.end:
         raise ValueError(f"date {entry_date} is outside the requested window {period.start}..{period.end}")
@@ -587,7 +565,7 @@ def _ledger_row(company_id: str, r: dict, period: FiscalPeriod) -> dict:
 EXACT_BELOW = 10**13  # |amount| below this: a double pins down every cent, so the round trip below is exact
 
 
-def _amounts(values: list) -> pa.Array:
+def _amounts(values: list[Any]) -> pa.Array:
     """JSON amounts to DECIMAL(18,2); raises if any value is not provably an exact two-decimal amount.
 
     Text (the exact decoder's output) is cast directly. Numbers decoded as doubles are rounded to
@@ -611,7 +589,7 @@ def _amounts(values: list) -> pa.Array:
 DIMENSION = pa.struct([("type_id", pa.string()), ("item_code", pa.string())])
 
 
-def _dimension_lists(values: list) -> pa.Array:
+def _dimension_lists(values: list[Any]) -> pa.Array:
     """Each line's dimensions as list<struct>, built from flat offsets (no dict per item)."""
     offsets, types, codes = [0], [], []
     for value in values:
@@ -626,7 +604,7 @@ def _dimension_lists(values: list) -> pa.Array:
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items, type=pa.list_(DIMENSION))
 
 
-def _dimensions(value) -> list[dict]:
+def _dimensions(value: object) -> list[dict[str, str]]:
     """Fennoa gives a line's dimensions as {type_id: item_code} (or a list of pairs)."""
     if not value:
         return []
@@ -637,13 +615,13 @@ def _dimensions(value) -> list[dict]:
     raise ValueError(f"dimensions: unexpected {type(value).__name__}")
 
 
-def _int_or_none(value) -> int | None:
+def _int_or_none(value: Any) -> int | None:
     if value in (None, ""):
         return None
     return int(value)
 
 
-def _error_text(errors) -> str:
+def _error_text(errors: object) -> str:
     if not errors:
         return "no error text"
     if isinstance(errors, str):
@@ -653,3 +631,46 @@ def _error_text(errors) -> str:
     if isinstance(errors, list):
         return "; ".join(_error_text(e) for e in errors if e is not None) or "no error text"
     return str(errors)
+
+
+def _client(settings: ClientSettings) -> FennoaClient:
+    return FennoaClient(
+        settings.company_id,
+        settings.base_url,
+        settings.secrets["username"],
+        settings.secrets["api_key"],
+        retry=settings.retry,
+        requests_per_second=settings.requests_per_second,
+    )
+
+
+SPEC = ErpSpec(
+    name=SOURCE,
+    title="Fennoa",
+    credentials=(
+        CredentialField("username", "User name of the company's API user (Fennoa: Käyttäjät > Luo uusi API-käyttäjä)"),
+        CredentialField("api_key", "API key shown when that API user was created"),
+    ),
+    default_base_url="https://app.fennoa.com/api",
+    build_client=_client,
+    docs="Fennoa accounting API reference; docs/erp-apis.md section 3",
+    endpoints=(
+        Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"],
+                 "Chart of accounts (accounting_api/get/accounts).", lambda c: c.accounts()),
+        Endpoint(SOURCE, "periods", "company", SCHEMAS["periods"],
+                 "Fiscal years with their lock state (get/periods + get/locking_periods).", lambda c: c.periods()),
+        Endpoint(SOURCE, "vatcodes", "company", SCHEMAS["vatcodes"],
+                 "VAT codes (accounting_api/get/vatcodes).", lambda c: c.vatcodes()),
+        Endpoint(SOURCE, "dimensions", "company", SCHEMAS["dimensions"],
+                 "Dimension types and items: cost centres, projects (dimension_api).", lambda c: c.dimensions()),
+        Endpoint(SOURCE, "ledger", "fiscal_year", SCHEMAS["ledger"],
+                 "Every ledger row of the fiscal year (get/ledger/<start>/<end>, paged).", lambda c, p: c.ledger(p)),
+        Endpoint(SOURCE, "opening_balances", "fiscal_year", SCHEMAS["opening_balances"],
+                 "Opening balances of the fiscal year (get/opening_balances/<period>).",
+                 lambda c, p: c.opening_balances(p)),
+        Endpoint(SOURCE, "account_balances", "fiscal_year", SCHEMAS["account_balances"],
+                 "Balances Fennoa reports for every account at the fiscal year's end, for reconciliation "
+                 "(get/account_balance/<account>/<date>).",
+                 lambda c, p: c.account_balances(p, c.account_numbers())),
+    ),
+)  # fmt: skip

@@ -12,8 +12,11 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar, overload
 
 import httpx
 
@@ -21,6 +24,9 @@ from connectors.errors import AuthenticationError, ConnectorError, TransientErro
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RENEWALS = 3
+
+T = TypeVar("T")
+E = TypeVar("E", bound=ConnectorError)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,12 @@ def parse_retry_after(value: str | None) -> float | None:
 class RateLimiter:
     """At most `per_second` request starts per second (a simple spacing limiter, thread-safe)."""
 
-    def __init__(self, per_second: float, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1.0 / per_second
         self._next = 0.0
         self._lock = threading.Lock()
@@ -72,7 +83,7 @@ class RateLimiter:
             self._sleep(start - now)
 
 
-class Retry(Exception):
+class Retry(Exception):  # noqa: N818 - a signal to ask again, not an error
     """Raised by a response classifier: the answer is a transient fault, ask again."""
 
     def __init__(self, cause: str, retry_after: float | None = None):
@@ -102,7 +113,7 @@ class ApiSession:
         max_concurrency: int = 4,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep=time.sleep,
+        sleep: Callable[[float], None] = time.sleep,
         rate_limit: float | None = None,
     ):
         self.source = source
@@ -126,18 +137,54 @@ class ApiSession:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
-    def error(self, kind: type[ConnectorError], endpoint: str, cause: str) -> ConnectorError:
+    def error(self, kind: type[E], endpoint: str, cause: str) -> E:
         return kind(self.source, self.company, endpoint, cause)
 
+    @overload
     def request(
-        self, method: str, path: str, *, endpoint: str, prepare=None, classify=None, on_unauthorized=None, **kwargs
-    ):
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        prepare: Callable[[httpx.Request], None] | None = None,
+        classify: Callable[[httpx.Response], T],
+        on_unauthorized: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> T: ...
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        prepare: Callable[[httpx.Request], None] | None = None,
+        classify: None = None,
+        on_unauthorized: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response: ...
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        prepare: Callable[[httpx.Request], None] | None = None,
+        classify: Callable[[httpx.Response], T] | None = None,
+        on_unauthorized: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> T | httpx.Response:
         """Send a request, retrying transient failures; raise a ConnectorError naming the endpoint.
 
         `prepare(request)` adds per-attempt headers (signatures, the current token) to each attempt.
@@ -203,8 +250,10 @@ class SessionClient:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -8,9 +8,11 @@ at once). Contract: docs/erp-apis.md section 4.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pyarrow as pa
@@ -19,6 +21,7 @@ from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenS
 from connectors.errors import BadResponseError
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import iso_date, money
+from connectors.spec import AggregatorSpec, BankClientSettings, CredentialField
 
 SOURCE = "nag"
 RENEW_MARGIN = timedelta(minutes=2)
@@ -49,7 +52,7 @@ class NagClient(SessionClient, BankAggregator):
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        sleep=None,
+        sleep: Callable[[float], None] | None = None,
     ):
         self.company_id, self.connection_id = company_id, connection_id
         self.user_hash = user_hash or company_id
@@ -58,7 +61,6 @@ class NagClient(SessionClient, BankAggregator):
         self.fallback = timedelta(days=fallback_consent_days)
         self.authorize_command = authorize_command or f"python -m orchestration.bank authorize {connection_id}"
         self.clock = clock
-        kwargs = {"sleep": sleep} if sleep else {}
         self.session = ApiSession(
             SOURCE,
             company_id,
@@ -66,12 +68,12 @@ class NagClient(SessionClient, BankAggregator):
             retry=retry,
             transport=transport,
             headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret},
-            **kwargs,
+            sleep=sleep or time.sleep,
         )
         self.pages_fetched = 0
 
-    def _call(self, method: str, path: str, endpoint: str, *, authorized: bool = False, **kwargs):
-        def classify(response: httpx.Response):
+    def _call(self, method: str, path: str, endpoint: str, *, authorized: bool = False, **kwargs: Any) -> Any:
+        def classify(response: httpx.Response) -> Any:
             try:
                 body = json.loads(response.content, parse_float=Decimal)
             except ValueError:
@@ -106,7 +108,7 @@ class NagClient(SessionClient, BankAggregator):
         self.pages_fetched += 1
         return body
 
-    def _token_set(self, body: dict, authorized_at: datetime) -> TokenSet:
+    def _token_set(self, body: dict[str, Any], authorized_at: datetime) -> TokenSet:
         try:
             return TokenSet(
                 access_token=body["session"]["accessToken"],
@@ -128,7 +130,8 @@ class NagClient(SessionClient, BankAggregator):
         body = {"userHash": self.user_hash, "redirectUrl": redirect_url, "language": "fi"}
         if self.provider_id:
             body["providerId"] = self.provider_id
-        return self._call("POST", "v1/authentication/initialize", "authentication/initialize", json=body)["authUrl"]
+        url: str = self._call("POST", "v1/authentication/initialize", "authentication/initialize", json=body)["authUrl"]
+        return url
 
     def complete_authorization(self, code: str) -> TokenSet:
         body = self._call("POST", "v1/authentication/tokens", "authentication/tokens", json={"code": code})
@@ -232,3 +235,31 @@ class NagClient(SessionClient, BankAggregator):
             paging = body.get("pagingToken")
             if not paging:
                 return
+
+
+def _client(settings: BankClientSettings) -> NagClient:
+    return NagClient(
+        settings.company_id,
+        settings.connection_id,
+        settings.base_url,
+        settings.secrets["client_id"],
+        settings.secrets["client_secret"],
+        TokenStore(settings.token_path),
+        provider_id=settings.provider_id,
+        fallback_consent_days=settings.fallback_consent_days,
+        retry=settings.retry,
+    )
+
+
+SPEC = AggregatorSpec(
+    name="nordic_api_gateway",
+    title="Nordic API Gateway",
+    source=SOURCE,
+    credentials=(
+        CredentialField("client_id", "Client id of the Nordic API Gateway application"),
+        CredentialField("client_secret", "Client secret of that application"),
+    ),
+    default_base_url="https://api.nordicapigateway.com",
+    build_client=_client,
+    schemas=SCHEMAS,
+)

@@ -12,10 +12,11 @@ import hmac
 import io
 import math
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,14 +24,15 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import offload
+from connectors import offload, schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod, month_end
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money
+from connectors.schemas import MONEY, VAT_PERCENT
+from connectors.spec import ClientSettings, CompanyOption, CredentialField, Endpoint, ErpSpec
 
 SOURCE = "netvisor"
-MONEY = pa.decimal128(18, 2)
 ALGORITHMS = ("HMACSHA256", "SHA256")
 TRANSIENT = ("REQUEST_NOT_UNIQUE", "TECHNICAL_ERROR", "SYSTEM_MAINTANANCE", "SYSTEM_MAINTENANCE")
 
@@ -45,17 +47,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("is_active", pa.bool_()),
         ]
     ),
-    "periods": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("period_id", pa.string()),
-            ("name", pa.string()),
-            ("start_date", pa.date32()),
-            ("end_date", pa.date32()),
-            ("fiscal_year", pa.int32()),
-            ("is_locked", pa.bool_()),
-        ]
-    ),
+    "periods": schemas.periods(("name", pa.string())),
     "voucher_types": pa.schema(
         [
             ("company_id", pa.string()),
@@ -64,17 +56,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("name", pa.string()),
         ]
     ),
-    "dimensions": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("dimension_type_id", pa.string()),
-            ("dimension_type_name", pa.string()),
-            ("item_id", pa.string()),
-            ("item_code", pa.string()),
-            ("item_name", pa.string()),
-            ("is_active", pa.bool_()),
-        ]
-    ),
+    "dimensions": schemas.DIMENSIONS,
     "ledger": pa.schema(
         [
             ("company_id", pa.string()),
@@ -93,22 +75,12 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("account_number", pa.string()),
             ("line_sum", MONEY),
             ("description", pa.string()),
-            ("vat_percent", pa.decimal128(5, 2)),
+            ("vat_percent", VAT_PERCENT),
             ("vat_code", pa.string()),
             ("dimensions", pa.list_(pa.struct([("name", pa.string()), ("item", pa.string())]))),
         ]
     ),
-    "account_balances": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("fiscal_year", pa.int32()),
-            ("period_id", pa.string()),
-            ("account_number", pa.string()),
-            ("balance_date", pa.date32()),
-            ("debit", MONEY),
-            ("credit", MONEY),
-        ]
-    ),
+    "account_balances": schemas.ACCOUNT_BALANCES_DEBIT_CREDIT,
 }
 
 # Netvisor answers one request at a time per customer: serialize within this process.
@@ -270,7 +242,7 @@ class NetvisorClient(SessionClient):
         language: str = "FI",
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep=None,
+        sleep: Callable[[float], None] | None = None,
         requests_per_second: float | None = None,
     ):
         if algorithm not in ALGORITHMS:
@@ -280,7 +252,6 @@ class NetvisorClient(SessionClient):
         self._customer_id, self._customer_key = customer_id, customer_key
         self._partner_id, self._partner_key = partner_id, partner_key
         self.organisation_id, self.algorithm, self.sender, self.language = organisation_id, algorithm, sender, language
-        kwargs = {"sleep": sleep} if sleep else {}
         # Long timeout: Netvisor recommends 120-360 s for big reads.
         self.session = ApiSession(
             SOURCE,
@@ -290,7 +261,7 @@ class NetvisorClient(SessionClient):
             retry=retry or RetryPolicy(timeout=180.0),
             transport=transport,
             rate_limit=requests_per_second,
-            **kwargs,
+            sleep=sleep or time.sleep,
         )
         self._lock = _customer_lock(customer_id)
         self.pages_fetched = 0
@@ -491,8 +462,10 @@ class NetvisorClient(SessionClient):
                 {"startdate": window[0].isoformat(), "enddate": window[1].isoformat(), "voucherstatus": "1"},
             )
 
-        decoding: deque[Future] = deque()
+        decoding: deque[Future[list[pa.RecordBatch]]] = deque()
         window = plan.next()
+        if window is None:  # an empty period: nothing to ask for
+            return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netvisor") as pool:
             pending = pool.submit(fetch, window)
             while window is not None:
@@ -559,9 +532,9 @@ def decode_ledger_window(
     def bad(cause: str) -> BadResponseError:
         return BadResponseError(SOURCE, company_id, "accountingledger", cause)
 
-    batches = []
-    text: dict[str, list] = {name: [] for name in _LEDGER_TEXT}
-    dims: list[list[dict]] = []
+    batches: list[pa.RecordBatch] = []
+    text: dict[str, list[object]] = {name: [] for name in _LEDGER_TEXT}
+    dims: list[list[dict[str, str | None]]] = []
     for voucher in _elements(content, "Voucher"):
         key = _text(voucher, "NetvisorKey")
         try:
@@ -577,7 +550,13 @@ def decode_ledger_window(
 
 
 def _ledger_batch(
-    company_id: str, text: dict[str, list], dims: list[list[dict]], period: FiscalPeriod, start: date, end: date, bad
+    company_id: str,
+    text: dict[str, list[object]],
+    dims: list[list[dict[str, str | None]]],
+    period: FiscalPeriod,
+    start: date,
+    end: date,
+    bad: Callable[[str], BadResponseError],
 ) -> pa.RecordBatch:
     n = len(dims)
     try:
@@ -587,7 +566,7 @@ def _ledger_batch(
         sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
         line_sum = sums.fill_null("0").cast(MONEY)
         vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
-        vat_percent = vat.fill_null("0").cast(pa.decimal128(5, 2))
+        vat_percent = vat.fill_null("0").cast(VAT_PERCENT)
     except (ValueError, pa.ArrowException) as exc:
         _name_bad_line(text, bad)
         raise bad(f"{start}..{end}: a line could not be converted ({exc})") from None
@@ -618,7 +597,7 @@ def _ledger_batch(
     return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
 
 
-def _name_bad_line(text: dict[str, list], bad) -> None:
+def _name_bad_line(text: dict[str, list[object]], bad: Callable[[str], BadResponseError]) -> None:
     """The vectorized checks failed: find the first bad line and say which voucher and why."""
     for i, key in enumerate(text["voucher_key"]):
         try:
@@ -630,7 +609,7 @@ def _name_bad_line(text: dict[str, list], bad) -> None:
 
 
 def _collect_voucher(
-    voucher: ET.Element, start: date, end: date, text: dict[str, list], dims: list[list[dict]]
+    voucher: ET.Element, start: date, end: date, text: dict[str, list[object]], dims: list[list[dict[str, str | None]]]
 ) -> None:
     fields: dict[str, ET.Element] = {}
     lines = []
@@ -675,3 +654,54 @@ def _collect_voucher(
         text["vat_percent"].append(values.get("vatpercent") or None)
         text["vat_code"].append(None if vat_code in (None, "-") else vat_code)
         dims.append(line_dims)
+
+
+def _client(settings: ClientSettings) -> NetvisorClient:
+    return NetvisorClient(
+        settings.company_id,
+        settings.base_url,
+        settings.secrets["customer_id"],
+        settings.secrets["customer_key"],
+        settings.secrets["partner_id"],
+        settings.secrets["partner_key"],
+        settings.business_id,
+        algorithm=settings.options["netvisor_mac_algorithm"],
+        requests_per_second=settings.requests_per_second,
+        retry=settings.retry,
+    )
+
+
+SPEC = ErpSpec(
+    name=SOURCE,
+    title="Netvisor",
+    credentials=(
+        CredentialField("customer_id", "Customer id of the company's integration user (Netvisor's API identifiers)"),
+        CredentialField("customer_key", "Customer key (private key) of that integration user"),
+        CredentialField("partner_id", "Partner id Netvisor issued to the software partner running this pipeline"),
+        CredentialField("partner_key", "Partner key that goes with the partner id"),
+    ),
+    default_base_url="https://isvapi.netvisor.fi",
+    build_client=_client,
+    default_timeout=180.0,  # Netvisor recommends 120-360 s for large answers
+    options=(
+        CompanyOption("netvisor_mac_algorithm", "How requests are signed (the MAC's hash)", ALGORITHMS, "HMACSHA256"),
+    ),
+    docs="Netvisor API documentation (support.netvisor.fi); docs/erp-apis.md section 1",
+    endpoints=(
+        Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"],
+                 "Chart of accounts (accountlist.nv).", lambda c: c.accounts()),
+        Endpoint(SOURCE, "periods", "company", SCHEMAS["periods"],
+                 "Fiscal years with the accounting lock date (accountingperiodlist.nv).", lambda c: c.periods()),
+        Endpoint(SOURCE, "voucher_types", "company", SCHEMAS["voucher_types"],
+                 "Voucher types (vouchertypelist.nv).", lambda c: c.voucher_types()),
+        Endpoint(SOURCE, "dimensions", "company", SCHEMAS["dimensions"],
+                 "Dimension names and items (dimensionlist.nv).", lambda c: c.dimensions()),
+        Endpoint(SOURCE, "ledger", "fiscal_year", SCHEMAS["ledger"],
+                 "Every voucher line of the fiscal year with voucher and line status, valid, invalidated and "
+                 "deleted (accountingledger.nv, date windows within months, voucherstatus=1).",
+                 lambda c, p: c.ledger(p)),
+        Endpoint(SOURCE, "account_balances", "fiscal_year", SCHEMAS["account_balances"],
+                 "Balances Netvisor reports at the fiscal year's end (accountbalance.nv).",
+                 lambda c, p: c.account_balances(p)),
+    ),
+)  # fmt: skip

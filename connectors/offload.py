@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar, TypeVarTuple
 
 from connectors.errors import TransientError
 
@@ -23,6 +24,9 @@ WORKERS_ENV = "NORDLEDGER_DECODE_WORKERS"
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
 _pool_guard = threading.Lock()
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def worker_count() -> int:
@@ -61,7 +65,7 @@ def shutdown(wait: bool = True) -> int:
 atexit.register(shutdown, wait=False)
 
 
-def submit(fn: Callable, *args, offload: bool) -> Future:
+def submit(fn: Callable[[*Ts], T], *args: *Ts, offload: bool) -> Future[T]:
     """Run `fn(*args)` in a worker when `offload` and workers are configured, else here and now.
 
     Either way the caller gets a Future, so it can keep results in order with one code path. `fn`
@@ -76,7 +80,7 @@ def submit(fn: Callable, *args, offload: bool) -> Future:
             pool = _shared_pool()
             if pool is not None:
                 return pool.submit(_without_cycle_collection, fn, *args)
-    future: Future = Future()
+    future: Future[T] = Future()
     try:
         future.set_result(fn(*args))
     except Exception as exc:
@@ -84,7 +88,7 @@ def submit(fn: Callable, *args, offload: bool) -> Future:
     return future
 
 
-def _without_cycle_collection(fn: Callable, *args):
+def _without_cycle_collection(fn: Callable[..., T], *args: object) -> T:
     # Decoding allocates millions of short-lived objects that reference counting frees; the cyclic
     # collector only re-scans them (about a sixth of a worker's CPU). A worker does nothing else.
     gc.disable()
@@ -94,7 +98,7 @@ def _without_cycle_collection(fn: Callable, *args):
         gc.enable()
 
 
-def result(future: Future, source: str, company: str, endpoint: str):
+def result(future: Future[T], source: str, company: str, endpoint: str) -> T:
     """The decoded value; a worker that died (killed, out of memory) is an error naming what it decoded."""
     try:
         return future.result()

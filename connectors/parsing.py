@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("9999999999999999.99")  # DECIMAL(18,2)
 _FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})")
 
 
-def money(value, field: str) -> Decimal:
+def money(value: Any, field: str) -> Decimal:
     """Parse an amount given as a JSON number, Decimal, or text with a decimal point or comma."""
     if value is None or value == "":
         return Decimal("0.00")
@@ -34,7 +35,7 @@ def money(value, field: str) -> Decimal:
     return amount.quantize(CENT)
 
 
-def iso_date(value, field: str) -> date:
+def iso_date(value: object, field: str) -> date:
     """Parse `YYYY-MM-DD` (optionally with a time part) or Finnish `d.m.yyyy`."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
@@ -51,7 +52,7 @@ def iso_date(value, field: str) -> date:
         raise ValueError(f"{field}: {value!r} is not a valid date") from None
 
 
-def account_number(value, field: str = "account") -> str:
+def account_number(value: object, field: str = "account") -> str:
     """Account numbers are text: keep leading zeros, reject empty values."""
     if value is None:
         raise ValueError(f"{field}: missing account number")

@@ -12,26 +12,33 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import httpx
 import pyarrow as pa
 
+from connectors import schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import CENT, account_number, iso_date, money
+from connectors.schemas import MONEY, VAT_PERCENT
+from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec, Incremental
 
 SOURCE = "procountor"
-MONEY = pa.decimal128(18, 2)
 MAX_PAGE_SIZE = 200
-NOT_OFFICIAL_TYPES = {
+# Looked up with a receipt's `type` and `status` as given, which may be missing (None).
+NOT_OFFICIAL_TYPES: dict[str | None, str] = {
     "PURCHASE_ORDER": "order, not an official business transaction",
     "SALES_ORDER": "order, not an official business transaction",
 }
-NOT_OFFICIAL_STATUSES = {"UNFINISHED": "unfinished receipt", "INVALIDATED": "invalidated receipt"}
+NOT_OFFICIAL_STATUSES: dict[str | None, str] = {
+    "UNFINISHED": "unfinished receipt",
+    "INVALIDATED": "invalidated receipt",
+}
 RENEW_BEFORE_EXPIRY = 60.0
 REQUESTS_PER_SECOND = 18.0  # under the published 20 requests/s
 
@@ -44,27 +51,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("is_active", pa.bool_()),
         ]
     ),
-    "periods": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("period_id", pa.string()),
-            ("start_date", pa.date32()),
-            ("end_date", pa.date32()),
-            ("fiscal_year", pa.int32()),
-            ("is_locked", pa.bool_()),
-        ]
-    ),
-    "dimensions": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("dimension_type_id", pa.string()),
-            ("dimension_type_name", pa.string()),
-            ("item_id", pa.string()),
-            ("item_code", pa.string()),
-            ("item_name", pa.string()),
-            ("is_active", pa.bool_()),
-        ]
-    ),
+    "periods": schemas.periods(),
+    "dimensions": schemas.DIMENSIONS,
     "ledger": pa.schema(
         [
             ("company_id", pa.string()),
@@ -83,23 +71,14 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("transaction_type", pa.string()),
             ("account_number", pa.string()),
             ("amount", MONEY),
-            ("vat_percent", pa.decimal128(5, 2)),
+            ("vat_percent", VAT_PERCENT),
             ("vat_type", pa.string()),
             ("is_derived_vat", pa.bool_()),
             ("description", pa.string()),
             ("dimensions", pa.list_(pa.struct([("dimension_id", pa.string()), ("item_id", pa.string())]))),
         ]
     ),
-    "account_balances": pa.schema(
-        [
-            ("company_id", pa.string()),
-            ("fiscal_year", pa.int32()),
-            ("period_id", pa.string()),
-            ("account_number", pa.string()),
-            ("balance_date", pa.date32()),
-            ("balance", MONEY),
-        ]
-    ),
+    "account_balances": schemas.ACCOUNT_BALANCES_NET,
 }
 
 
@@ -120,14 +99,13 @@ class ProcountorClient(SessionClient):
         requests_per_second: float | None = REQUESTS_PER_SECOND,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
-        sleep=None,
-        clock=time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.company_id = company_id
         self._client_id, self._client_secret, self._api_key = client_id, client_secret, api_key
         self.vat_accounts = {"SALES": vat_payable_account, "PURCHASE": vat_receivable_account}
         self.max_concurrency = max_concurrency
-        kwargs = {"sleep": sleep} if sleep else {}
         self.session = ApiSession(
             SOURCE,
             company_id,
@@ -136,7 +114,7 @@ class ProcountorClient(SessionClient):
             retry=retry,
             transport=transport,
             rate_limit=requests_per_second,
-            **kwargs,
+            sleep=sleep or time.sleep,
         )
         self._clock = clock
         self._token: str | None = None
@@ -150,13 +128,14 @@ class ProcountorClient(SessionClient):
     # -- auth ------------------------------------------------------------------------------------
 
     def _fetch_token(self) -> None:
-        def classify(response: httpx.Response) -> dict:
+        def classify(response: httpx.Response) -> dict[str, Any]:
             if response.status_code != 200:
                 raise self.session.error(
                     BadResponseError, "oauth/token", f"HTTP {response.status_code} from the token endpoint"
                 )
             try:
-                return response.json()
+                token: dict[str, Any] = response.json()
+                return token
             except ValueError:
                 raise Retry("malformed JSON from the token endpoint") from None
 
@@ -192,8 +171,17 @@ class ProcountorClient(SessionClient):
 
     # -- transport -------------------------------------------------------------------------------
 
-    def get(self, path: str, endpoint: str, params: dict | None = None, method: str = "GET", body: dict | None = None):
-        def classify(response: httpx.Response):
+    def get(
+        self,
+        path: str,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        method: str = "GET",
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        """Send a request with the current token and return the decoded JSON body (any shape)."""
+
+        def classify(response: httpx.Response) -> Any:
             try:
                 data = json.loads(response.content, parse_float=Decimal)
             except (ValueError, UnicodeDecodeError):
@@ -293,12 +281,13 @@ class ProcountorClient(SessionClient):
 
     # -- fiscal-year endpoints -------------------------------------------------------------------
 
-    def receipt_index(self, period: FiscalPeriod, version_since: str | None = None) -> list[dict]:
+    def receipt_index(self, period: FiscalPeriod, version_since: str | None = None) -> list[dict[str, Any]]:
         """Receipts dated in the period (all types and statuses), paged by 200; with `version_since`,
         only those whose version is at or after it."""
-        results, page = [], 0
+        results: list[dict[str, Any]] = []
+        page = 0
         while True:
-            params = {
+            params: dict[str, Any] = {
                 "startDate": period.start.isoformat(),
                 "endDate": period.end.isoformat(),
                 "page": page,
@@ -340,7 +329,7 @@ class ProcountorClient(SessionClient):
 
         return stale, rows()
 
-    def _receipt_rows(self, index: list[dict], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+    def _receipt_rows(self, index: list[dict[str, Any]], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         official = [r for r in index if self._exclusion(r) is None]
         excluded = [r for r in index if self._exclusion(r) is not None]
         yield pa.RecordBatch.from_pylist(
@@ -353,15 +342,16 @@ class ProcountorClient(SessionClient):
                 rows = [row for detail in details for row in self._lines(detail, period)]
                 yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["ledger"])
 
-    def _detail(self, basic: dict) -> dict:
+    def _detail(self, basic: dict[str, Any]) -> dict[str, Any]:
         self.detail_calls += 1
-        return self.get(f"ledgerreceipts/{basic['id']}", "ledgerreceipts/{id}")
+        detail: dict[str, Any] = self.get(f"ledgerreceipts/{basic['id']}", "ledgerreceipts/{id}")
+        return detail
 
     @staticmethod
-    def _exclusion(receipt: dict) -> str | None:
+    def _exclusion(receipt: dict[str, Any]) -> str | None:
         return NOT_OFFICIAL_TYPES.get(receipt.get("type")) or NOT_OFFICIAL_STATUSES.get(receipt.get("status"))
 
-    def _header(self, r: dict, period: FiscalPeriod, reason: str | None) -> dict:
+    def _header(self, r: dict[str, Any], period: FiscalPeriod, reason: str | None) -> dict[str, Any]:
         return {
             "company_id": self.company_id,
             "fiscal_year": int(period.key),
@@ -386,7 +376,7 @@ class ProcountorClient(SessionClient):
             "dimensions": [],
         }
 
-    def _lines(self, receipt: dict, period: FiscalPeriod) -> list[dict]:
+    def _lines(self, receipt: dict[str, Any], period: FiscalPeriod) -> list[dict[str, Any]]:
         try:
             header = self._header(receipt, period, None)
             rows, number = [], 0
@@ -457,3 +447,48 @@ class ProcountorClient(SessionClient):
                     }
                 )
         yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["account_balances"])
+
+
+def _client(settings: ClientSettings) -> ProcountorClient:
+    return ProcountorClient(
+        settings.company_id,
+        settings.base_url,
+        settings.secrets["client_id"],
+        settings.secrets["client_secret"],
+        settings.secrets["api_key"],
+        retry=settings.retry,
+        requests_per_second=settings.requests_per_second,
+    )
+
+
+SPEC = ErpSpec(
+    name=SOURCE,
+    title="Procountor",
+    credentials=(
+        CredentialField("client_id", "Client id of the M2M integration registered with Procountor"),
+        CredentialField("client_secret", "Client secret of that M2M client"),
+        CredentialField("api_key", "API key the company created for this client (Procountor: user menu > API-avaimet)"),
+    ),
+    default_base_url="https://api.procountor.com/latest/api",
+    build_client=_client,
+    requests_per_second=REQUESTS_PER_SECOND,
+    docs="Procountor OpenAPI description and dev.procountor.com; docs/erp-apis.md section 2",
+    endpoints=(
+        Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"], "Chart of accounts (/coa).",
+                 lambda c: c.accounts()),
+        Endpoint(SOURCE, "periods", "company", SCHEMAS["periods"], "Fiscal years (/fiscalyears).",
+                 lambda c: c.periods()),
+        Endpoint(SOURCE, "dimensions", "company", SCHEMAS["dimensions"], "Dimensions and items (/dimensions).",
+                 lambda c: c.dimensions()),
+        Endpoint(SOURCE, "ledger", "fiscal_year", SCHEMAS["ledger"],
+                 "Ledger receipts of the fiscal year: official ones with their transactions and derived VAT "
+                 "lines, the others with the reason they are excluded (/ledgerreceipts + /ledgerreceipts/{id}). "
+                 "Incremental runs fetch details only for receipts changed since the last sync (versionStartDate).",
+                 lambda c, p: c.ledger(p),
+                 Incremental(key="receipt_id", cursor="receipt_version",
+                             changes=lambda c, periods, since: c.ledger_changes(periods, since))),
+        Endpoint(SOURCE, "account_balances", "fiscal_year", SCHEMAS["account_balances"],
+                 "Balances Procountor reports at the fiscal year's end (/reports/ledgeraccounts).",
+                 lambda c, p: c.account_balances(p)),
+    ),
+)  # fmt: skip

@@ -11,16 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from assets.resources import BankClients
+from connectors.companies import load_companies
 from connectors.errors import ConnectorError
-from orchestration.companies import load_companies
-from orchestration.resources import BankClients
-from orchestration.settings import load_settings
+from connectors.settings import Settings, load_settings
 
 
 class _Callback(BaseHTTPRequestHandler):
@@ -29,7 +30,7 @@ class _Callback(BaseHTTPRequestHandler):
 
     def do_GET(self):
         query = parse_qs(urlparse(self.path).query)
-        type(self).code = (query.get("code") or [None])[0]
+        type(self).code = next(iter(query.get("code") or []), None)
         self.send_response(200)
         self.end_headers()
         self.wfile.write(
@@ -43,8 +44,14 @@ class _Callback(BaseHTTPRequestHandler):
         pass
 
 
-def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None, out=print) -> datetime:
-    settings = load_settings()
+def authorize(
+    connection_id: str,
+    timeout: float = 600,
+    auto: bool | None = None,
+    out: Callable[[str], object] = print,
+    settings: Settings | None = None,
+) -> datetime:
+    settings = settings or load_settings()
     config = load_companies(settings.companies_file, require_env=False)
     found = [(c, b) for c, b in config.bank_connections() if b.id == connection_id]
     if not found:
@@ -53,7 +60,7 @@ def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None
             f"(known: {', '.join(b.id for _, b in config.bank_connections()) or 'none'})"
         )
     company, connection = found[0]
-    bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
+    bank = BankClients.from_settings(settings)
     _Callback.code, _Callback.done = None, threading.Event()
     server = HTTPServer(("127.0.0.1", 0), _Callback)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -77,10 +84,10 @@ def authorize(connection_id: str, timeout: float = 600, auto: bool | None = None
     return tokens.login_expires
 
 
-def status(out=print) -> None:
-    settings = load_settings()
+def status(out: Callable[[str], object] = print, settings: Settings | None = None) -> None:
+    settings = settings or load_settings()
     config = load_companies(settings.companies_file, require_env=False)
-    bank = BankClients(companies_file=str(settings.companies_file), secrets_dir=str(settings.secrets_dir))
+    bank = BankClients.from_settings(settings)
     now = datetime.now(UTC)
     for company, connection in config.bank_connections():
         tokens = bank.token_store(connection.id).load()

@@ -22,7 +22,7 @@ import yaml
 def _marts(db: Path) -> Counter:
     con = duckdb.connect(str(db), read_only=True)
     try:
-        rows = Counter()
+        rows: Counter[tuple[str, str]] = Counter()
         for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall():
@@ -33,9 +33,10 @@ def _marts(db: Path) -> Counter:
 
 
 def _run(url: str, workdir: Path, log=lambda *_: None) -> tuple[bool, Path, int]:
-    from orchestration.definitions import build_definitions
-    from orchestration.demo import authorize_simulated_banks, materialize_all
-    from orchestration.settings import PROJECT_ROOT, load_settings
+    from connectors.settings import PROJECT_ROOT, load_settings
+    from orchestration.definitions import build_pipeline
+    from orchestration.demo import authorize_simulated_banks
+    from orchestration.runner import materialize_all
 
     config = yaml.safe_load((PROJECT_ROOT / "companies.yaml").read_text())
     for company in config["companies"]:
@@ -44,8 +45,9 @@ def _run(url: str, workdir: Path, log=lambda *_: None) -> tuple[bool, Path, int]
             connection["base_url"] = connection["base_url"].replace("http://127.0.0.1:8765", url)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "companies.yaml").write_text(yaml.safe_dump(config))
-    os.environ.update(
+    settings = load_settings(
         {
+            **os.environ,
             "NORDLEDGER_COMPANIES_FILE": str(workdir / "companies.yaml"),
             "NORDLEDGER_DATA_DIR": str(workdir / "data"),
             "NORDLEDGER_HTTP_TIMEOUT": "1",
@@ -53,11 +55,10 @@ def _run(url: str, workdir: Path, log=lambda *_: None) -> tuple[bool, Path, int]
             "NORDLEDGER_HTTP_MAX_ATTEMPTS": "10",
         }
     )
-    settings = load_settings()
-    defs = build_definitions(settings)
+    pipeline = build_pipeline(settings)
     authorize_simulated_banks(settings, log=lambda *_: None)
     with dg.instance_for_test() as instance:
-        results = materialize_all(defs, instance, log=log)
+        results = materialize_all(pipeline, instance, log=log)
     return all(r.success for r in results), settings.published_db, len(results)
 
 
@@ -82,14 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             httpx.post(f"{url}/_sim/faults", json={"mode": {"rate": args.rate, "seed": seed, "slow_seconds": 1.5}})
             failures: list[str] = []
-            survived, db, runs = _run(
-                url,
-                Path(tmp) / f"seed{seed}",
-                log=lambda line: failures.append(line) if line.startswith("    ") else None,
-            )
+
+            def keep_failures(line: str, failures: list[str] = failures) -> None:
+                if line.startswith("    "):
+                    failures.append(line)
+
+            survived, db, runs = _run(url, Path(tmp) / f"seed{seed}", log=keep_failures)
             injected = httpx.get(f"{url}/_sim/faults").json()["injected"]
             httpx.delete(f"{url}/_sim/faults")
-            kinds = Counter()
+            kinds: Counter[str] = Counter()
             for item in injected:
                 kinds[item["kind"]] += item["count"]
             lost = sum(((expected - _marts(db)) + (_marts(db) - expected)).values()) if survived else None

@@ -1,78 +1,94 @@
-"""Assembles the code location: assets, checks, jobs and resources. No logic lives here."""
+"""Assembles the code location from the registry's specs and companies.yaml. No logic lives here."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.bank import build_bank_assets
-from assets.extract.catalogue import endpoints
 from assets.extract.factory import build_extract_asset
-from assets.publish import build_publish_asset
-from assets.transform import build_dbt_assets, dbt_executable, dbt_project
-from orchestration.automation import build_automation, notice_job, sync_now_job
-from orchestration.companies import load_companies
-from orchestration.jobs import bank_jobs, extract_jobs, warehouse_job
-from orchestration.partitions import (
+from assets.partitions import (
     bank_company_partitions,
     bank_fiscal_year_partitions,
     company_fiscal_year_partitions,
     company_partitions,
 )
-from orchestration.resources import BankClients, ErpClients, Lake, Warehouse
-from orchestration.settings import Settings, load_settings
+from assets.publish import build_publish_asset
+from assets.resources import BankClients, ErpClients, Lake, Warehouse
+from assets.transform import build_dbt_assets, dbt_executable, dbt_project
+from connectors.companies import CompaniesConfig, load_companies
+from connectors.settings import Settings, load_settings
+from orchestration.jobs import Jobs, bank_jobs, erp_jobs, warehouse_job
+from orchestration.schedules import build_schedules
+from orchestration.sensors import build_sensors
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+@dataclass(frozen=True)
+class Pipeline:
+    """What the definitions are built from, kept for the CLIs and tests that drive them."""
+
+    settings: Settings
+    config: CompaniesConfig
+    jobs: Jobs
+    defs: dg.Definitions
+
+
+def resources(settings: Settings) -> dict[str, object]:
+    return {
+        "erp": ErpClients.from_settings(settings),
+        "bank": BankClients.from_settings(settings),
+        "lake": Lake(root=str(settings.lake_root)),
+        "dbt": DbtCliResource(
+            project_dir=dbt_project(settings.dbt_target), target=settings.dbt_target, dbt_executable=dbt_executable()
+        ),
+        "warehouse": Warehouse(build_db=str(settings.build_db), published_db=str(settings.published_db)),
+    }
+
+
+def build_pipeline(settings: Settings | None = None) -> Pipeline:
+    """Every company in companies.yaml gets its assets, whether or not its credential variables are
+    set: a company without them fails its own runs at once, naming the variable."""
     settings = settings or load_settings()
-    config = load_companies(settings.companies_file)
+    config = load_companies(settings.companies_file, require_env=False)
 
-    extract_assets, jobs = [], []
+    extract_assets: list[dg.AssetsDefinition] = []
+    per_erp = {}
     for erp in config.erps:
+        spec = config.for_erp(erp)[0].spec
         by_company, by_year = company_partitions(config, erp), company_fiscal_year_partitions(config, erp)
-        reference = [build_extract_asset(e, by_company) for e in endpoints(erp) if e.scope == "company"]
-        fiscal = [build_extract_asset(e, by_year) for e in endpoints(erp) if e.scope == "fiscal_year"]
+        reference = [build_extract_asset(e, by_company) for e in spec.endpoints_in("company")]
+        fiscal = [build_extract_asset(e, by_year) for e in spec.endpoints_in("fiscal_year")]
         extract_assets += reference + fiscal
-        jobs += extract_jobs(erp, reference, fiscal)
+        per_erp[erp] = erp_jobs(erp, spec.title, reference, fiscal)
 
+    bank_accounts = bank_transactions = None
     if config.bank_connections():
         bank = build_bank_assets(config, bank_company_partitions(config), bank_fiscal_year_partitions(config))
         extract_assets += bank
-        jobs += bank_jobs(*bank)
+        bank_accounts, bank_transactions = bank_jobs(*bank)
 
     models = build_dbt_assets(config, settings)
     publish = build_publish_asset([k for k in models.keys if k.path[0] == "marts"])
-    jobs.append(warehouse_job(models, publish))
-    schedules, sensors = build_automation(settings, config, {job.name: job for job in jobs})
-
-    return dg.Definitions(
-        assets=[*extract_assets, models, publish],
-        jobs=[*jobs, notice_job, sync_now_job],
-        schedules=schedules,
-        sensors=sensors,
-        resources={
-            "erp": ErpClients(
-                companies_file=str(settings.companies_file),
-                http_timeout=settings.http_timeout,
-                http_max_attempts=settings.http_max_attempts,
-                http_base_delay=settings.http_base_delay,
-            ),
-            "bank": BankClients(
-                companies_file=str(settings.companies_file),
-                secrets_dir=str(settings.secrets_dir),
-                http_timeout=settings.http_timeout,
-                http_max_attempts=settings.http_max_attempts,
-                http_base_delay=settings.http_base_delay,
-            ),
-            "lake": Lake(root=str(settings.lake_root)),
-            "dbt": DbtCliResource(
-                project_dir=dbt_project(settings.dbt_target),
-                target=settings.dbt_target,
-                dbt_executable=dbt_executable(),
-            ),
-            "warehouse": Warehouse(build_db=str(settings.build_db), published_db=str(settings.published_db)),
-        },
+    jobs = Jobs(
+        erps=per_erp,
+        warehouse=warehouse_job(models, publish),
+        bank_accounts=bank_accounts,
+        bank_transactions=bank_transactions,
     )
+    defs = dg.Definitions(
+        assets=[*extract_assets, models, publish],
+        jobs=jobs.all,
+        schedules=build_schedules(settings, config, jobs),
+        sensors=build_sensors(settings, config, jobs),
+        resources=resources(settings),
+    )
+    return Pipeline(settings, config, jobs, defs)
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    return build_pipeline(settings).defs
 
 
 defs = build_definitions()

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +19,9 @@ import duckdb
 import httpx
 
 from connectors.fiscal import month_end
-from orchestration.settings import PROJECT_ROOT, Settings, load_settings
+from connectors.settings import PROJECT_ROOT, Settings, load_settings
+from orchestration.definitions import build_pipeline
+from orchestration.runner import materialize_all
 
 SIMULATOR_PORT = 8765
 
@@ -29,44 +31,6 @@ def _simulator_running(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
-    keys = partitions_def.get_partition_keys()
-    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
-
-
-# Every event still lands in the instance's event log (the UI shows it); the terminal gets warnings only.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def materialize_all(defs: dg.Definitions, instance: dg.DagsterInstance, log=print) -> list[dg.ExecuteInProcessResult]:
-    """Run every extract job over all its partitions, then the warehouse job; stop at a failure."""
-    names = sorted(
-        (job.name for job in defs.jobs if job.name.endswith(("_reference_job", "_fiscal_year_job"))),
-        key=lambda n: (n.split("_")[0], "fiscal_year" in n),
-    )
-    names += [n for n in ("bank_accounts_job", "bank_transactions_job") if any(j.name == n for j in defs.jobs)]
-    results = []
-    for name in [*names, "warehouse_job"]:
-        job = defs.resolve_job_def(name)
-        tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
-        started = time.monotonic()
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
-        results.append(result)
-        log(
-            f"  {name:<28} {'ok' if result.success else 'FAILED':<6} {time.monotonic() - started:6.1f} s  "
-            f"run {result.run_id[:8]}"
-        )
-        if not result.success:
-            for event in result.all_events:
-                if event.is_failure and event.event_specific_data is not None:
-                    error = getattr(event.event_specific_data, "error", None)
-                    if error is not None:
-                        for line in error.message.strip().splitlines()[:4]:
-                            log(f"    {event.step_key}: {line}")
-            break
-    return results
 
 
 def statements_report(published_db: Path) -> str:
@@ -83,7 +47,7 @@ def statements_report(published_db: Path) -> str:
                 "select start_date, end_date, length_months from marts.dim_fiscal_period "
                 "where company_id = ? and fiscal_year = ?",
                 [company_id, fiscal_year],
-            ).fetchone()
+            ).fetchall()[0]
             out.append(
                 f"\n{name} ({company_id}, {erp}) - fiscal year {fiscal_year}: {fy[0]}..{fy[1]} "
                 f"({fy[2]} months), last entry {last_entry}"
@@ -103,7 +67,7 @@ def statements_report(published_db: Path) -> str:
             balance_date = con.execute(
                 "select max(month_end) from marts.rpt_balance_sheet where company_id = ? and month_end <= ?",
                 [company_id, month_end(last_entry)],
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             out.append(f"  Balance sheet at {balance_date}")
             for label, amount in con.execute(
                 """
@@ -121,16 +85,17 @@ def statements_report(published_db: Path) -> str:
 
 def authorize_simulated_banks(settings: Settings, log=print) -> None:
     """Give every bank connection a fresh consent from the simulator (a real one needs a person)."""
+    from connectors.companies import load_companies
     from orchestration.bank import authorize
-    from orchestration.companies import load_companies
 
-    for _, connection in load_companies(settings.companies_file).bank_connections():
-        authorize(connection.id, timeout=30, auto=True, out=lambda *_: None)
+    for _, connection in load_companies(settings.companies_file, require_env=False).bank_connections():
+        authorize(connection.id, timeout=30, auto=True, out=lambda *_: None, settings=settings)
         log(f"  bank connection {connection.id}: consent given in the simulator")
 
 
 def ensure_dagster_home() -> Path:
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home")))
+    """The instance directory (DAGSTER_HOME, by default the project's dagster_home), with its dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -141,7 +106,7 @@ def ensure_dagster_home() -> Path:
 def main() -> int:
     settings: Settings = load_settings()
     home = ensure_dagster_home()
-    from orchestration.definitions import defs  # after DAGSTER_HOME is set
+    pipeline = build_pipeline(settings)
 
     with ExitStack() as stack:
         if _simulator_running(SIMULATOR_PORT):
@@ -152,11 +117,11 @@ def main() -> int:
             stack.enter_context(serve_in_thread(SIMULATOR_PORT))
             print(f"Simulator started on 127.0.0.1:{SIMULATOR_PORT}")
         authorize_simulated_banks(settings)
-        with dg.DagsterInstance.get() as instance:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
             runs_before = instance.get_runs_count()
             started = time.monotonic()
             print("Materializing every asset (one run per job, all partitions in each run):")
-            results = materialize_all(defs, instance)
+            results = materialize_all(pipeline, instance)
             runs = instance.get_runs_count() - runs_before
             elapsed = time.monotonic() - started
         if not all(r.success for r in results):
@@ -170,12 +135,9 @@ def main() -> int:
     print(f"\n{runs} Dagster runs in {elapsed:.0f} s. Published warehouse (read-only, for BI tools):")
     print(f"  {settings.published_db}")
     print(f'  e.g. duckdb -readonly {settings.published_db} "select * from marts.rpt_profit_and_loss limit 5"')
-    from datetime import datetime
-
-    from orchestration.companies import load_companies
     from orchestration.refresh import consents
 
-    for consent in consents(settings, load_companies(settings.companies_file), datetime.now(UTC)):
+    for consent in consents(settings, pipeline.config, datetime.now(UTC)):
         print(
             f"Bank connection {consent.connection_id} ({consent.company_id}): consent {consent.state} until "
             f"{consent.expires:%Y-%m-%d}" + (f" - renew with: {consent.command}" if consent.state != "ok" else "")

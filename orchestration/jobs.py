@@ -1,34 +1,82 @@
-"""Asset jobs: per ERP the reference and fiscal-year extracts, and the warehouse build + publish."""
+"""Asset jobs, built once and handed to schedules and sensors as handles (never looked up by name).
+
+Per ERP: a reference job (company partitions) and a fiscal-year job (company x fiscal year); the bank
+jobs when any company has a bank connection; the warehouse build + publish; and the two op jobs of
+`notices`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
+from orchestration.notices import notice_job, sync_now_job
 
-def extract_jobs(
-    erp: str, reference: list[dg.AssetsDefinition], fiscal: list[dg.AssetsDefinition]
-) -> list[dg.UnresolvedAssetJobDefinition]:
-    jobs = []
-    if reference:
-        jobs.append(
-            dg.define_asset_job(
-                f"{erp}_reference_job",
-                selection=dg.AssetSelection.assets(*reference),
-                description=f"{erp}: chart of accounts, fiscal years, dimensions, VAT codes",
-            )
+if TYPE_CHECKING:  # what define_asset_job returns; Dagster exports no public name for it
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition as Job
+
+
+@dataclass(frozen=True)
+class ErpJobs:
+    erp: str
+    reference: Job | None
+    fiscal_year: Job | None
+
+    @property
+    def all(self) -> list[Job]:
+        return [j for j in (self.reference, self.fiscal_year) if j is not None]
+
+
+@dataclass(frozen=True)
+class Jobs:
+    erps: dict[str, ErpJobs]
+    warehouse: Job
+    bank_accounts: Job | None = None
+    bank_transactions: Job | None = None
+    notice: dg.JobDefinition = field(default_factory=lambda: notice_job)
+    sync_now: dg.JobDefinition = field(default_factory=lambda: sync_now_job)
+
+    @property
+    def extract(self) -> list[Job]:
+        """Every ERP extract job, reference jobs before fiscal-year jobs within an ERP."""
+        return [job for erp in sorted(self.erps) for job in self.erps[erp].all]
+
+    @property
+    def fiscal_year(self) -> list[Job]:
+        return [j.fiscal_year for j in self.erps.values() if j.fiscal_year is not None]
+
+    @property
+    def bank(self) -> list[Job]:
+        return [j for j in (self.bank_accounts, self.bank_transactions) if j is not None]
+
+    @property
+    def all(self) -> list[Job | dg.JobDefinition]:
+        return [*self.extract, *self.bank, self.warehouse, self.notice, self.sync_now]
+
+
+def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal: list[dg.AssetsDefinition]) -> ErpJobs:
+    return ErpJobs(
+        erp,
+        reference=dg.define_asset_job(
+            f"{erp}_reference_job",
+            selection=dg.AssetSelection.assets(*reference),
+            description=f"{title}: reference data per company (chart of accounts, fiscal years, dimensions, ...)",
         )
-    if fiscal:
-        jobs.append(
-            dg.define_asset_job(
-                f"{erp}_fiscal_year_job",
-                selection=dg.AssetSelection.assets(*fiscal),
-                description=f"{erp}: ledger and balances per company and fiscal year",
-            )
+        if reference
+        else None,
+        fiscal_year=dg.define_asset_job(
+            f"{erp}_fiscal_year_job",
+            selection=dg.AssetSelection.assets(*fiscal),
+            description=f"{title}: ledger and balances per company and fiscal year",
         )
-    return jobs
+        if fiscal
+        else None,
+    )
 
 
-def warehouse_job(*assets: dg.AssetsDefinition) -> dg.UnresolvedAssetJobDefinition:
+def warehouse_job(*assets: dg.AssetsDefinition) -> Job:
     return dg.define_asset_job(
         "warehouse_job",
         selection=dg.AssetSelection.assets(*assets),
@@ -36,10 +84,8 @@ def warehouse_job(*assets: dg.AssetsDefinition) -> dg.UnresolvedAssetJobDefiniti
     )
 
 
-def bank_jobs(
-    accounts: dg.AssetsDefinition, transactions: dg.AssetsDefinition
-) -> list[dg.UnresolvedAssetJobDefinition]:
-    return [
+def bank_jobs(accounts: dg.AssetsDefinition, transactions: dg.AssetsDefinition) -> tuple[Job, Job]:
+    return (
         dg.define_asset_job(
             "bank_accounts_job",
             selection=dg.AssetSelection.assets(accounts),
@@ -50,4 +96,4 @@ def bank_jobs(
             selection=dg.AssetSelection.assets(transactions),
             description="Bank transactions, re-read with an overlap; vanished ones removed",
         ),
-    ]
+    )

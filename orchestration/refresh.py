@@ -16,15 +16,21 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import pyarrow.parquet as pq
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
+from assets.lake import PART, partition_dir
+from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from connectors.bank import TokenStore, consent_expiry
-from orchestration.companies import CompaniesConfig, Company
-from orchestration.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
-from orchestration.settings import Settings, read_secret
+from connectors.companies import CompaniesConfig, Company
+from connectors.settings import Settings, read_secret
+from orchestration.jobs import ErpJobs
+
+if TYPE_CHECKING:
+    from orchestration.jobs import Job
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 PAUSE_PREFIX = "nordledger/paused/"
@@ -35,7 +41,7 @@ PAUSE_PREFIX = "nordledger/paused/"
 
 def company_fiscal_years(settings: Settings, company: Company) -> list[dict]:
     """The company's fiscal years as last extracted: [{fiscal_year, start_date, end_date, is_locked}]."""
-    path = settings.lake_root / "raw" / company.erp / "periods" / f"company={company.id}" / "part-0.parquet"
+    path = partition_dir(settings.lake_root, company.erp, "periods", company.id, None) / PART
     if not path.exists():
         return []
     return pq.read_table(path, columns=["fiscal_year", "start_date", "end_date", "is_locked"]).to_pylist()
@@ -142,29 +148,30 @@ def erp_requests(
     settings: Settings,
     config: CompaniesConfig,
     instance: dg.DagsterInstance,
-    erp: str,
+    jobs: ErpJobs,
     key: str,
     incremental: bool = True,
 ) -> list[dg.RunRequest]:
     """Reference data for every active company of the ERP, and each one's open fiscal years (their
     changes since the last sync where the ERP can tell, unless `incremental` is off)."""
+    erp = jobs.erp
     active = [c for c in config.for_erp(erp) if not is_paused(instance, settings, c)]
     requests = []
-    if active:
+    if active and jobs.reference is not None:
         ids = sorted(c.id for c in active)
         requests.append(
             dg.RunRequest(
-                job_name=f"{erp}_reference_job",
+                job_name=jobs.reference.name,
                 run_key=f"{key}:{erp}:reference",
                 tags={RANGE_START: ids[0], RANGE_END: ids[-1]},
             )
         )
     for company in active:
         years = open_fiscal_year_keys(settings, config, company)
-        if years:
+        if years and jobs.fiscal_year is not None:
             requests.append(
                 range_request(
-                    f"{erp}_fiscal_year_job",
+                    jobs.fiscal_year.name,
                     company.id,
                     years,
                     f"{key}:{company.id}",
@@ -175,7 +182,12 @@ def erp_requests(
 
 
 def bank_requests(
-    settings: Settings, config: CompaniesConfig, instance: dg.DagsterInstance, key: str, now: datetime
+    settings: Settings,
+    config: CompaniesConfig,
+    instance: dg.DagsterInstance,
+    job: Job,
+    key: str,
+    now: datetime,
 ) -> list[dg.RunRequest]:
     """Bank transactions of each company whose consent still holds, for its open fiscal years."""
     usable = {c.company_id for c in consents(settings, config, now) if c.state in ("ok", "warning")}
@@ -184,5 +196,5 @@ def bank_requests(
         if company.id in usable and not is_paused(instance, settings, company):
             years = open_fiscal_year_keys(settings, config, company)
             if years:
-                requests.append(range_request("bank_transactions_job", company.id, years, f"{key}:{company.id}:bank"))
+                requests.append(range_request(job.name, company.id, years, f"{key}:{company.id}:bank"))
     return requests

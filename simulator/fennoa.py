@@ -72,7 +72,7 @@ class FennoaCompany:
                         "number": voucher.number,
                         "opening": _num(before),
                         "closing": _num(running[key]),
-                        "dimensions": {type_id: code for type_id, code in line.dimensions} or [],
+                        "dimensions": dict(line.dimensions) or [],
                         "links": [],
                     }
                 )

@@ -88,6 +88,7 @@ class BulkResponses:
             await send(message)
 
         await self.app(scope, receive, capture)
+        return None
 
 
 def build_app(

@@ -27,10 +27,9 @@ def pytest_configure(config):
     """Demo credentials as `make test` exports them, and a dbt manifest parsed from the current models."""
     for key, value in read_env_file(ROOT / "demo.env").items():
         os.environ.setdefault(key, value)
-    from assets.transform import dbt_project
+    from assets.transform import parse_manifest
 
-    project = dbt_project()
-    project.preparer.prepare(project)
+    parse_manifest()
 
 
 @pytest.fixture(scope="session")

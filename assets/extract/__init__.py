@@ -1,1 +1,1 @@
-"""Extraction: one partitioned asset per endpoint, built by one factory from per-source catalogues."""
+"""Extraction: one partitioned asset per endpoint of each registered ERP spec, built by one factory."""

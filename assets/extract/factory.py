@@ -1,4 +1,4 @@
-"""The extract-asset factory: one partitioned asset per catalogue endpoint, writing hive Parquet.
+"""The extract-asset factory: one partitioned asset per endpoint of an ERP spec, writing hive Parquet.
 
 A run may cover many partitions (single-run backfill policy): the asset walks its partition keys
 company by company, rewrites each partition atomically (read in full, or on incremental runs from
@@ -7,21 +7,17 @@ year's real dates and the path per partition.
 """
 
 import itertools
-import warnings
 from collections import defaultdict
 
 import dagster as dg
 
-from assets.extract.catalogue import Endpoint
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, merged, plan
 from assets.lake import PART, partition_dir, remove_partition, write_partition
+from assets.partitions import split_key
+from assets.resources import ErpClients, Lake
 from connectors.errors import ConnectorError
 from connectors.fiscal import periods_for_key
-from orchestration.partitions import split_key
-from orchestration.resources import ErpClients, Lake
-
-# Single-run backfills are the point of this factory; Dagster still labels the parameter beta.
-warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
+from connectors.spec import Endpoint
 
 
 def _table_schema(endpoint: Endpoint) -> dg.TableSchema:
@@ -41,6 +37,7 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
     )
     def _extract(context: dg.AssetExecutionContext, erp: ErpClients, lake: Lake) -> dg.MaterializeResult:
         by_company: dict[str, list[str | None]] = defaultdict(list)
+        keys: dict[tuple[str, str | None], str] = {}
         for key in context.partition_keys:
             company, fiscal_year = split_key(
                 partitions_def.get_partition_key_from_str(key)
@@ -48,15 +45,27 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
                 else key
             )
             by_company[company].append(fiscal_year)
+            keys[company, fiscal_year] = key
 
-        results, failures = [], []
+        results: list[dict] = []
+        failures = []
         for company, years in sorted(by_company.items()):
             try:
-                results.extend(_extract_company(context, endpoint, erp, lake, company, years))
+                _extract_company(context, endpoint, erp, lake, company, years, results)
             except ConnectorError as exc:
                 context.log.error(str(exc))
                 failures.append(str(exc))
         if failures:
+            # The partitions that were written are recorded one by one, so the catalog matches the lake;
+            # the failed companies' partitions are not.
+            for r in results:
+                context.log_event(
+                    dg.AssetMaterialization(
+                        asset_key=context.asset_key,
+                        partition=keys[r["company"], r["fiscal_year"]],
+                        metadata={"dagster/row_count": r["rows"], **{k: v for k, v in r.items() if v is not None}},
+                    )
+                )
             raise dg.Failure(
                 description=f"{endpoint.source}/{endpoint.name}: {len(failures)} of "
                 f"{len(by_company)} companies failed:\n" + "\n".join(failures),
@@ -77,9 +86,15 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
 
 
 def _extract_company(
-    context, endpoint: Endpoint, erp: ErpClients, lake: Lake, company: str, years: list[str | None]
-) -> list[dict]:
-    out = []
+    context: dg.AssetExecutionContext,
+    endpoint: Endpoint,
+    erp: ErpClients,
+    lake: Lake,
+    company: str,
+    years: list[str | None],
+    out: list[dict],
+) -> None:
+    """Extract the company's partitions, appending each one's result to `out` as soon as it is written."""
     incremental_run = context.run.tags.get(REFRESH_TAG) == INCREMENTAL
     with erp.client(company) as client:
         for fiscal_year in years:
@@ -111,14 +126,11 @@ def _extract_company(
                     )
                     continue
                 pages_before = client.pages_fetched
-                how = (
-                    plan(directory / PART, endpoint.schema, endpoint.incremental, periods)
-                    if endpoint.incremental is not None and incremental_run
-                    else None
-                )
-                if how is not None and how.since is not None:
-                    stale, fresh = endpoint.incremental.changes(client, periods, how.since)
-                    batches = merged(directory / PART, endpoint.incremental.key, stale, fresh)
+                incremental = endpoint.incremental if incremental_run else None
+                how = plan(directory / PART, endpoint.schema, incremental, periods) if incremental else None
+                if incremental is not None and how is not None and how.since is not None:
+                    stale, fresh = incremental.changes(client, periods, how.since)
+                    batches = merged(directory / PART, incremental.key, stale, fresh)
                     mode = f"incremental: {len(stale)} changed since {how.since}"
                 else:
                     batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
@@ -142,7 +154,6 @@ def _extract_company(
                 + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
                 + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}"
             )
-    return out
 
 
 def _markdown(results: list[dict]) -> str:

@@ -8,9 +8,9 @@ and "sync now"); every other run, and any partition this cannot trust, is read i
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,23 +18,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.fiscal import FiscalPeriod
+from connectors.spec import Incremental
 
 REFRESH_TAG = "nordledger/refresh"
 INCREMENTAL = "incremental"
 STORED_BATCH_ROWS = 64_000
-
-
-@dataclass(frozen=True)
-class Incremental:
-    """How an endpoint refreshes in place: `key` groups a source record's rows (all replaced together),
-    `cursor` holds the ERP's change timestamp, `overlap` re-asks for changes just before the newest
-    one stored (a record saved while the last sync ran can carry an earlier timestamp than one it saw)."""
-
-    key: str
-    cursor: str
-    changes: Callable[..., tuple[set[str], Iterator[pa.RecordBatch]]]  # (client, periods, since)
-    overlap: timedelta = timedelta(hours=1)
-    period: str = "period_id"  # the ERP's fiscal-year id on each row
 
 
 @dataclass(frozen=True)

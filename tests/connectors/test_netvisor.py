@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import itertools
 import threading
 import uuid
 from collections import Counter
@@ -200,7 +201,7 @@ def test_simulator_rejects_an_overlapping_request_and_the_client_never_overlaps(
 
 
 @pytest.mark.parametrize(
-    "start,end,count",
+    ("start", "end", "count"),
     [("2025-01-01", "2025-12-31", 12), ("2024-07-01", "2025-12-31", 18), ("2025-07-15", "2026-03-10", 9)],
 )
 def test_ledger_windows_tile_the_fiscal_year_exactly(start, end, count):
@@ -208,7 +209,7 @@ def test_ledger_windows_tile_the_fiscal_year_exactly(start, end, count):
     windows = month_windows(start, end)
     assert len(windows) == count
     assert windows[0][0] == start and windows[-1][1] == end
-    for (_, previous_end), (next_start, _) in zip(windows, windows[1:]):
+    for (_, previous_end), (next_start, _) in itertools.pairwise(windows):
         assert (next_start - previous_end).days == 1  # no gap, no overlap
     assert all(a <= b for a, b in windows)
 
@@ -267,7 +268,7 @@ def test_a_dense_month_is_asked_for_in_parts_that_lose_and_repeat_nothing(simula
 def test_split_windows_tile_the_month(parts):
     windows = split_window(date(2025, 1, 1), date(2025, 1, 31), parts)
     assert len(windows) == min(parts, 31) and windows[0][0] == date(2025, 1, 1) and windows[-1][1] == date(2025, 1, 31)
-    assert all((b[0] - a[1]).days == 1 for a, b in zip(windows, windows[1:]))
+    assert all((b[0] - a[1]).days == 1 for a, b in itertools.pairwise(windows))
     assert max((e - s).days for s, e in windows) - min((e - s).days for s, e in windows) <= 1
 
 
@@ -337,7 +338,7 @@ def test_window_plan_probes_then_splits_each_month_by_the_last_answers_density()
     # March is planned from February's sparse answer: asked whole, the one answer over the cap.
     assert [w for w in asked if w[0].month == 3] == [(date(2025, 3, 1), date(2025, 3, 31))]
     assert asked[0][0] == date(2025, 1, 1) and asked[-1][1] == date(2025, 3, 31)
-    assert all((b[0] - a[1]).days == 1 for a, b in zip(asked, asked[1:]))  # no gap, no overlap
+    assert all((b[0] - a[1]).days == 1 for a, b in itertools.pairwise(asked))  # no gap, no overlap
 
 
 def test_a_sparse_fiscal_year_costs_one_request_a_month_plus_the_probe():

@@ -9,10 +9,10 @@ from tests.conftest import write_companies
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory, simulator_url):
-    # imported here: loading the definitions needs the credentials the root conftest sets up
-    from orchestration.definitions import build_definitions
-    from orchestration.demo import authorize_simulated_banks, materialize_all
-    from orchestration.settings import load_settings
+    from connectors.settings import load_settings
+    from orchestration.definitions import build_pipeline
+    from orchestration.demo import authorize_simulated_banks
+    from orchestration.runner import materialize_all
 
     tmp = tmp_path_factory.mktemp("pipeline")
     mp = pytest.MonkeyPatch()
@@ -20,13 +20,14 @@ def pipeline(tmp_path_factory, simulator_url):
     mp.setenv("NORDLEDGER_DATA_DIR", str(tmp / "data"))
     httpx.post(f"{simulator_url}/_sim/clock", json={"reset": True})  # the bank's day: the books' last day
     settings = load_settings()
-    defs = build_definitions(settings)
+    built = build_pipeline(settings)
     authorize_simulated_banks(settings, log=lambda *_: None)
     with dg.instance_for_test() as instance:
-        results = materialize_all(defs, instance, log=lambda *_: None)
+        results = materialize_all(built, instance, log=lambda *_: None)
         yield {
             "settings": settings,
-            "defs": defs,
+            "defs": built.defs,
+            "pipeline": built,
             "instance": instance,
             "results": results,
             "runs": instance.get_runs_count(),

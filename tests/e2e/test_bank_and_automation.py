@@ -11,10 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
-from orchestration.automation import build_automation
+from connectors.companies import load_companies
 from orchestration.bank import authorize
-from orchestration.companies import load_companies
 from orchestration.refresh import RANGE_END, RANGE_START, bank_requests, erp_requests
+from orchestration.schedules import build_schedules
+from orchestration.sensors import build_sensors
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +23,11 @@ pytestmark = pytest.mark.e2e
 def automation(pipeline, now=None):
     settings = pipeline["settings"]
     config = load_companies(settings.companies_file)
-    schedules, sensors = build_automation(settings, config, {j.name: j for j in pipeline["defs"].jobs}, now=now)
+    jobs = pipeline["pipeline"].jobs
+    schedules, sensors = (
+        build_schedules(settings, config, jobs, now=now),
+        build_sensors(settings, config, jobs, now=now),
+    )
     return config, {s.name: s for s in schedules}, {s.name: s for s in sensors}
 
 
@@ -123,7 +128,10 @@ def test_consent_warning_stop_and_gap_filling_sync_after_reauthorization(pipelin
     stopped = evaluate(sensors["bank_consent_expiry"], instance, warned.cursor)
     assert len(notices(stopped, "consent_expired", "aurora_bank")) == 1
     assert "aurora" not in {
-        r.tags["nordledger/company"] for r in bank_requests(pipeline["settings"], config, instance, "tick", after)
+        r.tags["nordledger/company"]
+        for r in bank_requests(
+            pipeline["settings"], config, instance, pipeline["pipeline"].jobs.bank_transactions, "tick", after
+        )
     }
 
     set_clock(pipeline, after + timedelta(days=1))
@@ -141,7 +149,7 @@ def test_consent_warning_stop_and_gap_filling_sync_after_reauthorization(pipelin
 
 
 def test_schedule_ticks_request_exactly_the_open_fiscal_years(pipeline):
-    config, schedules, _ = automation(pipeline, now=now)
+    _config, schedules, _ = automation(pipeline, now=now)
     tick = datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
     requested = {}
     for erp in ("fennoa", "netvisor", "procountor"):
@@ -212,11 +220,13 @@ def test_an_authentication_failure_alerts_once_per_company_and_pauses_it(pipelin
     assert "rejected-key" not in str(alerts[0].run_config)
     assert list(sensors["credential_failures"](context)) == []  # no second alert for the same credentials
     assert "cirrus" not in {
-        r.tags.get("nordledger/company") for r in erp_requests(settings, config, instance, "fennoa", "t")
+        r.tags.get("nordledger/company")
+        for r in erp_requests(settings, config, instance, pipeline["pipeline"].jobs.erps["fennoa"], "t")
     }
     monkeypatch.setenv("CIRRUS_FENNOA_API_KEY", good)  # credentials changed: scheduling resumes
     assert "cirrus" in {
-        r.tags.get("nordledger/company") for r in erp_requests(settings, config, instance, "fennoa", "t")
+        r.tags.get("nordledger/company")
+        for r in erp_requests(settings, config, instance, pipeline["pipeline"].jobs.erps["fennoa"], "t")
     }
 
 

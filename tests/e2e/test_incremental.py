@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, Incremental, plan
+from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, plan
 from connectors.fiscal import FiscalPeriod
 from connectors.procountor import NOT_OFFICIAL_STATUSES, NOT_OFFICIAL_TYPES, SCHEMAS
+from connectors.spec import Incremental
 from simulator.catalogue import as_of, demo_tenants
 from simulator.server import build_app, serve_in_thread
 from tests.e2e.test_reliability import subset_companies
@@ -25,8 +26,8 @@ PART = "raw/procountor/ledger/company=eira/fiscal_year=2026/part-0.parquet"
 @pytest.fixture
 def eira(tmp_path, monkeypatch):
     """Eira (Procountor) alone, on a simulator of its own: the test changes its books."""
+    from connectors.settings import load_settings
     from orchestration.definitions import build_definitions
-    from orchestration.settings import load_settings
 
     app = build_app(tenants=[t for t in demo_tenants() if t.profile.key == "eira"])
     with serve_in_thread(app=app) as url, dg.instance_for_test() as instance:

@@ -9,9 +9,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.definitions import build_definitions
-from orchestration.demo import materialize_all, range_tags, statements_report
-from orchestration.settings import load_settings
+from connectors.settings import load_settings
+from orchestration.definitions import build_definitions, build_pipeline
+from orchestration.demo import statements_report
+from orchestration.runner import materialize_all, range_tags
 
 pytestmark = pytest.mark.e2e
 
@@ -309,7 +310,7 @@ def aurora_only(tmp_path, simulator_url, monkeypatch):
         try:
             settings = load_settings()
             with dg.instance_for_test() as instance:
-                return settings, materialize_all(build_definitions(settings), instance, log=lambda *_: None)
+                return settings, materialize_all(build_pipeline(settings), instance, log=lambda *_: None)
         finally:
             httpx.delete(f"{simulator_url}/_sim/tamper")
 

@@ -30,9 +30,10 @@ def subset_companies(path, simulator_url, companies=SUBSET):
 
 
 def run_pipeline(tmp, simulator_url, monkeypatch, companies=SUBSET, instance=None):
-    from orchestration.definitions import build_definitions
-    from orchestration.demo import authorize_simulated_banks, materialize_all
-    from orchestration.settings import load_settings
+    from connectors.settings import load_settings
+    from orchestration.definitions import build_pipeline
+    from orchestration.demo import authorize_simulated_banks
+    from orchestration.runner import materialize_all
 
     monkeypatch.setenv(
         "NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp / "companies.yaml", simulator_url, companies))
@@ -42,12 +43,12 @@ def run_pipeline(tmp, simulator_url, monkeypatch, companies=SUBSET, instance=Non
     monkeypatch.setenv("NORDLEDGER_HTTP_BASE_DELAY", "0.05")
     monkeypatch.setenv("NORDLEDGER_HTTP_MAX_ATTEMPTS", "8")
     settings = load_settings()
-    defs = build_definitions(settings)
+    built = build_pipeline(settings)
     authorize_simulated_banks(settings, log=lambda *_: None)
     if instance is not None:
-        return settings, defs, materialize_all(defs, instance, log=lambda *_: None)
+        return settings, built.defs, materialize_all(built, instance, log=lambda *_: None)
     with dg.instance_for_test() as own:
-        return settings, defs, materialize_all(defs, own, log=lambda *_: None)
+        return settings, built.defs, materialize_all(built, own, log=lambda *_: None)
 
 
 def marts(db) -> dict[str, list]:

@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from orchestration.companies import CompaniesConfigError, business_id_is_valid, load_companies
+from connectors.companies import CompaniesConfigError, business_id_is_valid, load_companies
 from tests.conftest import ROOT
 
 BASE = yaml.safe_load((ROOT / "companies.yaml").read_text())

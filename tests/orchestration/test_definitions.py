@@ -7,10 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import fiscal_year_keys
 from assets.transform import dbt_vars
-from orchestration.companies import load_companies
-from orchestration.partitions import fiscal_year_keys
-from orchestration.settings import load_settings
+from connectors.companies import load_companies
+from connectors.settings import load_settings
 from tests.conftest import ROOT
 
 

@@ -11,7 +11,7 @@ from datetime import date
 
 import dagster as dg
 
-from orchestration.companies import CompaniesConfig
+from connectors.companies import CompaniesConfig
 
 COMPANY = "company"
 FISCAL_YEAR = "fiscal_year"

@@ -12,17 +12,14 @@ import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ERP = Literal["fennoa", "netvisor", "procountor"]
-REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
-    "fennoa": ("username", "api_key"),
-    "netvisor": ("customer_id", "customer_key", "partner_id", "partner_key"),
-    "procountor": ("client_id", "client_secret", "api_key"),
-}
+from connectors import registry
+from connectors.spec import ErpSpec
+
 COMPANY_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 BUSINESS_ID = re.compile(r"^(\d{7})-(\d)$")
@@ -38,7 +35,7 @@ def business_id_is_valid(value: str) -> bool:
     match = BUSINESS_ID.match(value)
     if not match:
         return False
-    remainder = sum(int(d) * w for d, w in zip(match.group(1), _WEIGHTS)) % 11
+    remainder = sum(int(d) * w for d, w in zip(match.group(1), _WEIGHTS, strict=True)) % 11
     if remainder == 1:
         return False
     return int(match.group(2)) == (0 if remainder == 0 else 11 - remainder)
@@ -48,7 +45,7 @@ class BankConnection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(description="Safe identifier of the connection (used in paths and commands)")
-    aggregator: Literal["nordic_api_gateway"] = "nordic_api_gateway"
+    aggregator: str = Field(default="nordic_api_gateway", description="Bank aggregator (a registered spec)")
     provider_id: str | None = Field(default=None, description="Bank (aggregator provider id) to preselect")
     base_url: str | None = None
     credentials: dict[str, str] = Field(description="client_id, client_secret -> environment variable names")
@@ -64,12 +61,20 @@ class BankConnection(BaseModel):
             )
         return value
 
+    @field_validator("aggregator")
+    @classmethod
+    def _known_aggregator(cls, value: str) -> str:
+        if value not in registry.aggregator_names():
+            raise ValueError(f"unknown bank aggregator {value!r} (known: {', '.join(registry.aggregator_names())})")
+        return value
+
     @model_validator(mode="after")
     def _complete(self) -> BankConnection:
-        missing = [k for k in ("client_id", "client_secret") if k not in self.credentials]
+        required = registry.aggregator(self.aggregator).credential_names
+        missing = [k for k in required if k not in self.credentials]
         if missing:
             raise ValueError(
-                f"credentials: nordic_api_gateway needs client_id, client_secret; missing {', '.join(missing)}"
+                f"credentials: {self.aggregator} needs {', '.join(required)}; missing {', '.join(missing)}"
             )
         for key, env_name in self.credentials.items():
             if not ENV_NAME.match(env_name):
@@ -83,12 +88,16 @@ class Company(BaseModel):
     id: str = Field(description="Safe identifier: lower-case letters, digits and underscores")
     name: str
     business_id: str
-    erp: ERP
+    erp: str = Field(description="ERP of the company: the name of a registered connector spec")
     credentials: dict[str, str] = Field(description="credential name -> environment variable name")
     base_url: str | None = None
     report_schema: Literal["KPA", "PMA"] = "KPA"
     chart_template: str = "default"
-    netvisor_mac_algorithm: Literal["HMACSHA256", "SHA256"] = "HMACSHA256"
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="ERP-specific settings, written as top-level keys (e.g. netvisor_mac_algorithm) and "
+        "validated against the ERP spec's options, defaults filled in",
+    )
     requests_per_second: float | None = Field(
         default=None,
         gt=0,
@@ -121,9 +130,46 @@ class Company(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_options(cls, data: object) -> object:
+        """Move the ERP's own settings into `options`, with each one's default."""
+        if not isinstance(data, dict) or data.get("erp") not in registry.erp_names():
+            return data  # the field validators say what is wrong
+        spec = registry.erp(data["erp"])
+        data = dict(data)
+        options = dict(data.pop("options", None) or {})
+        for option in spec.options:
+            if option.name in data:
+                options[option.name] = data.pop(option.name)
+            options.setdefault(option.name, option.default)
+        data["options"] = options
+        return data
+
+    @field_validator("erp")
+    @classmethod
+    def _known_erp(cls, value: str) -> str:
+        if value not in registry.erp_names():
+            raise ValueError(f"unknown ERP {value!r} (known: {', '.join(registry.erp_names())})")
+        return value
+
+    @property
+    def spec(self) -> ErpSpec:
+        return registry.erp(self.erp)
+
+    @model_validator(mode="after")
+    def _options_valid(self) -> Company:
+        known = {o.name: o for o in self.spec.options}
+        for name, value in self.options.items():
+            if name not in known:
+                raise ValueError(f"{name}: not a setting of {self.erp} (known: {', '.join(known) or 'none'})")
+            if value not in known[name].choices:
+                raise ValueError(f"{name}: {value!r} is not one of {', '.join(known[name].choices)}")
+        return self
+
     @model_validator(mode="after")
     def _credentials_complete(self) -> Company:
-        required = REQUIRED_CREDENTIALS[self.erp]
+        required = self.spec.credential_names
         missing = [k for k in required if k not in self.credentials]
         if missing:
             raise ValueError(f"credentials: {self.erp} needs {', '.join(required)}; missing {', '.join(missing)}")
@@ -191,7 +237,7 @@ class CompaniesConfig(BaseModel):
         return sorted({c.erp for c in self.companies})
 
 
-def _where(loc: tuple, raw: Mapping) -> str:
+def _where(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
     if len(loc) >= 2 and loc[0] == "companies" and isinstance(loc[1], int):
         companies = raw.get("companies") or []
         entry = companies[loc[1]] if loc[1] < len(companies) else {}
@@ -241,7 +287,9 @@ def parse_companies(raw: object, source: str, environ: Mapping[str, str] | None 
     return config
 
 
-def load_companies(path: Path, *, require_env: bool = True) -> CompaniesConfig:
+def load_companies(path: Path, *, require_env: bool = False) -> CompaniesConfig:
+    """The companies file, parsed once per version of the file; `require_env` also checks that every
+    credential variable is set (the pipeline does not: a company without them fails only its own runs)."""
     if not path.exists():
         raise CompaniesConfigError(f"{path}: file not found (set NORDLEDGER_COMPANIES_FILE to point elsewhere)")
     if not require_env:  # the environment is not part of the answer, so the parse can be reused

@@ -42,14 +42,6 @@ class Settings:
         """The read-only copy BI tools open."""
         return self.warehouse_dir / "warehouse.duckdb"
 
-    def dbt_env(self) -> dict[str, str]:
-        """Environment the dbt subprocess needs: profiles.yml can read only the environment, not vars.
-
-        Deliberately a variable `load_settings` never reads, so setting it cannot leak into settings;
-        the lake root travels as a dbt var.
-        """
-        return {"NORDLEDGER_BUILD_DB": str(self.build_db)}
-
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
