@@ -59,6 +59,12 @@ class WarehouseTranslator(DagsterDbtTranslator):
         schema = node["config"].get("schema") or node["schema"]
         return spec.replace_attributes(key=dg.AssetKey([schema, node["name"]]), group_name=f"warehouse_{schema}")
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        """The model's own description from its yml (dagster-dbt would append the raw SQL to it)."""
+        described = (dbt_resource_props.get("description") or "").strip()
+        kind, name = dbt_resource_props["resource_type"], dbt_resource_props["name"]
+        return described or f"dbt {kind} {name} (no description in its yml)"
+
     def get_asset_check_spec(
         self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> dg.AssetCheckSpec | None:

@@ -1,10 +1,10 @@
 {#
-  Read one endpoint of the Parquet lake: raw/<source>/<endpoint>/**/part-0.parquet.
-  Registers the dbt source (so Dagster draws lineage from the extract asset) and, when nothing
-  has been extracted yet for that endpoint, yields an empty relation with the given columns
-  instead of failing on an empty glob.
+  Read one endpoint of the Parquet lake: raw/<source>/<endpoint>/**/*.parquet.
+  Registers the dbt source (so Dagster draws lineage from the extract asset). When nothing has been
+  extracted yet for that endpoint, yields an empty relation with the columns and types declared for
+  that source table in its sources yml, instead of failing on an empty glob.
 #}
-{% macro lake_scan(source_name, endpoint, columns) -%}
+{% macro lake_scan(source_name, endpoint) -%}
     {%- set relation = source(source_name, endpoint) -%}
     {%- set pattern = var('lake_root') ~ '/raw/' ~ source_name ~ '/' ~ endpoint ~ '/**/*.parquet' -%}
     {%- set found = 0 -%}
@@ -14,6 +14,30 @@
     {%- if found > 0 -%}
         read_parquet('{{ pattern }}', hive_partitioning = false, union_by_name = true)
     {%- else -%}
+        {%- set columns = lake_source_columns(source_name, endpoint) -%}
         (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} where false)
     {%- endif -%}
+{%- endmacro %}
+
+{#
+  Column name -> data_type of one source table, as declared in its sources yml. The graph is only
+  filled at execution time; while parsing, a placeholder column keeps the SQL well formed.
+#}
+{% macro lake_source_columns(source_name, endpoint) -%}
+    {%- if not execute -%}
+        {{ return({'_unparsed': 'varchar'}) }}
+    {%- endif -%}
+    {%- set node = graph.sources.get('source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ endpoint) -%}
+    {%- set columns = {} -%}
+    {%- set label = 'source ' ~ source_name ~ '.' ~ endpoint -%}
+    {%- for name, column in (node.columns if node else {}).items() -%}
+        {%- if not column.data_type -%}
+            {{ exceptions.raise_compiler_error(label ~ ': column ' ~ name ~ ' has no data_type') }}
+        {%- endif -%}
+        {%- do columns.update({name: column.data_type}) -%}
+    {%- endfor -%}
+    {%- if not columns -%}
+        {{ exceptions.raise_compiler_error(label ~ ' declares no columns in its sources yml') }}
+    {%- endif -%}
+    {{ return(columns) }}
 {%- endmacro %}

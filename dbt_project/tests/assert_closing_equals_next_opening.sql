@@ -5,27 +5,35 @@ with years as (
     select company_id, fiscal_year, lead(fiscal_year) over (partition by company_id order by start_date) as next_year
     from {{ ref('dim_fiscal_period') }}
 ),
+
 closing as (
     select b.company_id, b.fiscal_year, b.account_number, b.closing_balance
     from {{ ref('fct_account_balances_monthly') }} as b
-    join {{ ref('dim_fiscal_period') }} as f using (company_id, fiscal_year)
-    where b.month_start = date_trunc('month', f.end_date) and b.account_number < '3'
+    inner join {{ ref('dim_fiscal_period') }} as f using (company_id, fiscal_year)
+    inner join {{ ref('dim_account') }} as a using (company_id, account_number)
+    where b.month_start = date_trunc('month', f.end_date) and a.statement = 'BS'
 ),
+
 opening as (
     select company_id, fiscal_year, account_number, sum(amount) as opening_balance
-    from {{ ref('fct_gl_entries') }} where is_opening_balance group by all
+    from {{ ref('fct_gl_entries') }}
+    where is_opening_balance
+    group by all
 ),
+
 opened_years as (select distinct company_id, fiscal_year from opening),
+
 compared as (
     select y.company_id, y.fiscal_year, coalesce(c.account_number, o.account_number) as account_number,
            coalesce(c.closing_balance, 0) as closing_balance, coalesce(o.opening_balance, 0) as opening_balance
     from years as y
-    join opened_years as oy on oy.company_id = y.company_id and oy.fiscal_year = y.next_year
-    left join closing as c on c.company_id = y.company_id and c.fiscal_year = y.fiscal_year
+    inner join opened_years as oy on y.company_id = oy.company_id and y.next_year = oy.fiscal_year
+    left join closing as c on y.company_id = c.company_id and y.fiscal_year = c.fiscal_year
     full outer join opening as o
-        on o.company_id = y.company_id and o.fiscal_year = y.next_year and o.account_number = c.account_number
+        on y.company_id = o.company_id and y.next_year = o.fiscal_year and c.account_number = o.account_number
     where y.next_year is not null
 )
+
 select company_id, fiscal_year, account_number, closing_balance, opening_balance,
        'company ' || company_id || ', account ' || account_number || ': closing ' || closing_balance
            || ' of fiscal year ' || fiscal_year || ' <> next opening ' || opening_balance as problem
@@ -33,10 +41,12 @@ from compared
 where company_id is not null and not (account_number >= '2250' and account_number < '2380')
   and closing_balance <> opening_balance
 union all
-select c.company_id, c.fiscal_year, '2250-2379', sum(c.closing_balance) - r.result, sum(c.opening_balance),
+select c.company_id, c.fiscal_year, '2250-2379' as account_number,
+       sum(c.closing_balance) - r.result as closing_balance, sum(c.opening_balance) as opening_balance,
        'company ' || c.company_id || ': result accounts do not carry fiscal year ' || c.fiscal_year || '''s result'
+           as problem
 from compared as c
-join {{ ref('int_fiscal_year_results') }} as r using (company_id, fiscal_year)
+inner join {{ ref('int_fiscal_year_results') }} as r using (company_id, fiscal_year)
 where c.company_id is not null and c.account_number >= '2250' and c.account_number < '2380'
 group by c.company_id, c.fiscal_year, r.result
 having sum(c.closing_balance) - r.result <> sum(c.opening_balance)

@@ -7,13 +7,15 @@ with balances as (
     from {{ ref('fct_account_balances_monthly') }}
     group by all
 ),
+
 unclosed as (
     select b.company_id, b.fiscal_year, b.month_start, b.total, coalesce(sum(r.result), 0) as prior_results
     from balances as b
     left join {{ ref('int_fiscal_year_results') }} as r
-        on r.company_id = b.company_id and r.bs_group = b.bs_group and r.fiscal_year < b.fiscal_year
+        on b.company_id = r.company_id and b.bs_group = r.bs_group and b.fiscal_year > r.fiscal_year
     group by all
 )
+
 select company_id, fiscal_year, month_start, total - prior_results as imbalance
 from unclosed
 where total <> prior_results

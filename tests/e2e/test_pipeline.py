@@ -66,6 +66,22 @@ def test_materialization_metadata_names_rows_and_fiscal_year_dates(pipeline):
     assert len(partitions) == 12  # 3 companies x 4 fiscal-year keys, all in one run
 
 
+def test_every_mart_materialization_carries_its_row_count(pipeline):
+    instance, settings = pipeline["instance"], pipeline["settings"]
+    con = duckdb.connect(str(settings.published_db), read_only=True)
+    try:
+        names = [
+            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+        ]
+        exact = {name: con.execute(f'select count(*) from marts."{name}"').fetchall()[0][0] for name in names}
+    finally:
+        con.close()
+    assert len(exact) >= 13 and exact["fct_gl_entries"] > 10_000
+    for name, rows in exact.items():
+        event = instance.get_latest_materialization_event(dg.AssetKey(["marts", name]))
+        assert event.asset_materialization.metadata["dagster/row_count"].value == rows, name
+
+
 def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
     lake, defs = pipeline["settings"].lake_root, pipeline["defs"]
     before = _digests(lake)

@@ -1,5 +1,2 @@
-select * from {{ ref('stg_fennoa__periods') }}
-union all by name
-select * from {{ ref('stg_netvisor__periods') }}
-union all by name
-select * from {{ ref('stg_procountor__periods') }}
+-- Every configured ERP's fiscal years with their real start and end dates.
+{{ union_erp_models('periods') }}

@@ -3,24 +3,30 @@
 with ranges as (
     select r.*, l.line_type
     from {{ ref('report_line_ranges') }} as r
-    join {{ ref('report_lines') }} as l using (schema_variant, report_line_code)
+    inner join {{ ref('report_lines') }} as l using (schema_variant, report_line_code)
 ),
+
 accounts as (
     select distinct company_id, source_system, account_number from {{ ref('int_gl__lines_unioned') }}
 ),
+
 candidate as (
     select a.company_id, a.source_system, a.account_number, s.schema_variant, r.report_line_code, r.line_type,
            r.company_id is not null as is_override
     from accounts as a
-    join {{ ref('int_company_settings') }} as s using (company_id)
-    join ranges as r
-        on r.chart_template = s.chart_template and r.schema_variant = s.schema_variant
-        and (r.company_id is null or r.company_id = a.company_id)
+    inner join {{ ref('int_company_settings') }} as s using (company_id)
+    inner join ranges as r
+        on s.chart_template = r.chart_template and s.schema_variant = r.schema_variant
+        and (r.company_id is null or a.company_id = r.company_id)
         and a.account_number >= r.range_start and a.account_number < r.range_end
 ),
+
 overridden as (
-    select distinct company_id, schema_variant, report_line_code from ranges where company_id is not null
+    select distinct company_id, schema_variant, report_line_code
+    from ranges
+    where company_id is not null
 )
+
 select distinct c.company_id, c.source_system, c.account_number, c.schema_variant, c.report_line_code, c.line_type
 from candidate as c
 left join overridden as o using (company_id, schema_variant, report_line_code)

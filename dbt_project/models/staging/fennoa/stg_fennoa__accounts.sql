@@ -4,5 +4,4 @@ select
     account_number,
     account_name,
     vatcode as vat_code
-from {{ lake_scan('fennoa', 'accounts', {
-    'company_id': 'varchar', 'account_number': 'varchar', 'account_name': 'varchar', 'vatcode': 'varchar'}) }}
+from {{ lake_scan('fennoa', 'accounts') }}

@@ -6,6 +6,4 @@ select
     item_code,
     item_name,
     is_active
-from {{ lake_scan('fennoa', 'dimensions', {
-    'company_id': 'varchar', 'dimension_type_id': 'varchar', 'dimension_type_name': 'varchar',
-    'item_code': 'varchar', 'item_name': 'varchar', 'is_active': 'boolean'}) }}
+from {{ lake_scan('fennoa', 'dimensions') }}

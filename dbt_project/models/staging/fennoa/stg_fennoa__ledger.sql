@@ -15,10 +15,6 @@ select
     a.vat_code,
     list_transform(l.dimensions, d -> {'dimension_type': d.type_id, 'item_code': d.item_code}) as dimensions,
     false as is_opening_balance
-from {{ lake_scan('fennoa', 'ledger', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'statement_id': 'varchar', 'statement_number': 'bigint',
-    'series': 'varchar', 'line_number': 'integer', 'entry_date': 'date', 'account_number': 'varchar',
-    'description': 'varchar', 'debit': 'decimal(18,2)', 'credit': 'decimal(18,2)',
-    'dimensions': 'struct(type_id varchar, item_code varchar)[]'}) }} as l
+from {{ lake_scan('fennoa', 'ledger') }} as l
 left join {{ ref('stg_fennoa__accounts') }} as a
-    on a.company_id = l.company_id and a.account_number = l.account_number
+    on l.company_id = a.company_id and l.account_number = a.account_number

@@ -15,7 +15,5 @@ select
     cast(null as varchar) as vat_code,
     cast([] as struct(dimension_type varchar, item_code varchar)[]) as dimensions,
     true as is_opening_balance
-from {{ lake_scan('fennoa', 'opening_balances', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'period_id': 'varchar', 'period_start': 'date',
-    'account_number': 'varchar', 'debit': 'decimal(18,2)', 'credit': 'decimal(18,2)'}) }}
+from {{ lake_scan('fennoa', 'opening_balances') }}
 where debit <> 0 or credit <> 0

@@ -6,6 +6,4 @@ select
     start_date,
     end_date,
     is_locked
-from {{ lake_scan('fennoa', 'periods', {
-    'company_id': 'varchar', 'period_id': 'varchar', 'fiscal_year': 'integer', 'start_date': 'date',
-    'end_date': 'date', 'is_locked': 'boolean'}) }}
+from {{ lake_scan('fennoa', 'periods') }}

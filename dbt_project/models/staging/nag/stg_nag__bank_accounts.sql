@@ -1,7 +1,4 @@
 select company_id, 'nordic_api_gateway' as source_system, connection_id, account_id, provider_id, name, iban,
        currency, {{ money('booked_balance') }} as booked_balance, {{ money('available_balance') }} as available_balance,
        account_type
-from {{ lake_scan('nag', 'bank_accounts', {
-    'company_id': 'varchar', 'connection_id': 'varchar', 'account_id': 'varchar', 'provider_id': 'varchar',
-    'name': 'varchar', 'iban': 'varchar', 'currency': 'varchar', 'booked_balance': 'decimal(18,2)',
-    'available_balance': 'decimal(18,2)', 'account_type': 'varchar'}) }}
+from {{ lake_scan('nag', 'bank_accounts') }}

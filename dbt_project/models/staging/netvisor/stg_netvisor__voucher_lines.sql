@@ -20,9 +20,4 @@ select
     voucher_status,
     line_status,
     voucher_status = 'valid' and line_status = 'valid' as is_posted
-from {{ lake_scan('netvisor', 'ledger', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'voucher_key': 'varchar', 'voucher_number': 'varchar',
-    'voucher_date': 'date', 'voucher_class': 'varchar', 'voucher_description': 'varchar',
-    'voucher_status': 'varchar', 'line_number': 'integer', 'line_status': 'varchar', 'account_number': 'varchar',
-    'line_sum': 'decimal(18,2)', 'description': 'varchar', 'vat_code': 'varchar',
-    'dimensions': 'struct(name varchar, item varchar)[]'}) }}
+from {{ lake_scan('netvisor', 'ledger') }}

@@ -1,5 +1,3 @@
 select company_id, 'procountor' as source_system, fiscal_year, account_number, balance_date,
        {{ money('balance') }} as reported_balance
-from {{ lake_scan('procountor', 'account_balances', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'account_number': 'varchar', 'balance_date': 'date',
-    'balance': 'decimal(18,2)'}) }}
+from {{ lake_scan('procountor', 'account_balances') }}

@@ -1,3 +1,2 @@
 select company_id, 'procountor' as source_system, account_number, account_name, cast(null as varchar) as vat_code
-from {{ lake_scan('procountor', 'accounts', {
-    'company_id': 'varchar', 'account_number': 'varchar', 'account_name': 'varchar'}) }}
+from {{ lake_scan('procountor', 'accounts') }}

@@ -1,4 +1,9 @@
-select company_id, 'procountor' as source_system, period_id as fiscal_period_id, fiscal_year, start_date, end_date, is_locked
-from {{ lake_scan('procountor', 'periods', {
-    'company_id': 'varchar', 'period_id': 'varchar', 'fiscal_year': 'integer', 'start_date': 'date',
-    'end_date': 'date', 'is_locked': 'boolean'}) }}
+select
+    company_id,
+    'procountor' as source_system,
+    period_id as fiscal_period_id,
+    fiscal_year,
+    start_date,
+    end_date,
+    is_locked
+from {{ lake_scan('procountor', 'periods') }}

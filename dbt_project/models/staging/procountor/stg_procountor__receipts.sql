@@ -11,9 +11,6 @@ select
     receipt_version,
     is_official,
     exclusion_reason,
-    count(line_number) as lines
-from {{ lake_scan('procountor', 'ledger', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'receipt_id': 'varchar', 'receipt_type': 'varchar',
-    'receipt_status': 'varchar', 'receipt_number': 'varchar', 'receipt_date': 'date', 'receipt_version': 'varchar',
-    'is_official': 'boolean', 'exclusion_reason': 'varchar', 'line_number': 'integer'}) }}
+    count(line_number) as line_count
+from {{ lake_scan('procountor', 'ledger') }}
 group by all

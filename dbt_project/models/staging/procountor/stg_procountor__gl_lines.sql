@@ -1,4 +1,4 @@
--- Transactions of official receipts, the VAT lines the connector derived included.
+-- Procountor's posted GL lines: transactions of official receipts, the VAT lines the connector derived included.
 select
     company_id,
     'procountor' as source_system,
@@ -15,10 +15,5 @@ select
     case when vat_percent <> 0 then vat_type || ' ' || cast(vat_percent as varchar) end as vat_code,
     list_transform(dimensions, d -> {'dimension_type': d.dimension_id, 'item_code': d.item_id}) as dimensions,
     receipt_type in ('RECEIPT_FOR_OPENING_ACCOUNTS', 'TRACKING_PERIOD_OPENING_RECEIPT') as is_opening_balance
-from {{ lake_scan('procountor', 'ledger', {
-    'company_id': 'varchar', 'fiscal_year': 'integer', 'receipt_id': 'varchar', 'receipt_type': 'varchar',
-    'receipt_number': 'varchar', 'receipt_date': 'date', 'name': 'varchar', 'is_official': 'boolean',
-    'line_number': 'integer', 'account_number': 'varchar', 'amount': 'decimal(18,2)',
-    'vat_percent': 'decimal(5,2)', 'vat_type': 'varchar', 'description': 'varchar',
-    'dimensions': 'struct(dimension_id varchar, item_id varchar)[]'}) }}
+from {{ lake_scan('procountor', 'ledger') }}
 where is_official and line_number is not null
