@@ -1,17 +1,24 @@
-"""Hive-style Parquet partitions in the lake, each rewritten whole and atomically.
+"""Hive-style Parquet partitions in the lake, each rewritten whole and atomically, never lost.
 
 A partition is one file, `part-0.parquet`, streamed batch by batch into a hidden temporary file
 in the same directory and renamed into place, so readers see the old file or the new one, never
-half of one, and a killed run leaves at most a stale temporary file that the next write removes.
+half of one. A killed writer leaves at most a stale temporary file, which a later write sweeps;
+a live writer's temporary file is never touched.
+
+The volume guard: a partition that holds rows is never removed, emptied or replaced by a drastically
+smaller answer unless the run says so (tag `nordledger/accept_volume_change`); an accepted change
+moves the previous file into `_trash/` under the lake root, where it stays recoverable.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +26,11 @@ import pyarrow.parquet as pq
 
 PART = "part-0.parquet"
 TMP_PREFIX = ".tmp-"
+TRASH = "_trash"
+ACCEPT_TAG = "nordledger/accept_volume_change"
+STALE_AFTER_SECONDS = 6 * 3600  # a temporary file this old is stale whoever wrote it (another host, pid reused)
+DEFAULT_MAX_SHRINK = 0.5  # a rewrite with less than half the stored rows needs an explicit decision
+SHARE_FROM_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,58 @@ class WrittenPartition:
     path: Path
     rows: int
     bytes: int
+
+
+class VolumeDropError(Exception):
+    """A partition would lose most or all of its rows; nothing was changed."""
+
+    def __init__(self, source: str, endpoint: str, company: str, fiscal_year: str | None, stored: int, new: int):
+        self.source, self.endpoint, self.company, self.fiscal_year = source, endpoint, company, fiscal_year
+        self.stored, self.new = stored, new
+        where = f"company '{company}'" + (f" fiscal year {fiscal_year}" if fiscal_year else "")
+        key = f"{company}|{fiscal_year}" if fiscal_year else company
+        what = "no longer has this fiscal year" if new < 0 else f"answered {new} rows"
+        super().__init__(
+            f"{source} {where}, endpoint '{endpoint}': volume guard: {stored} rows are stored but the ERP {what}; "
+            f"the stored partition is kept. If the change is real, run again with the tag "
+            f"{ACCEPT_TAG}={key} (or =* for the whole run); the previous file then moves to {TRASH}/."
+        )
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return type(self), (self.source, self.endpoint, self.company, self.fiscal_year, self.stored, self.new)
+
+
+@dataclass(frozen=True)
+class VolumeGuard:
+    """The rule for one partition: how much it may shrink, and whether this run accepted more."""
+
+    root: Path  # the lake root, under which the trash lives
+    source: str
+    endpoint: str
+    company: str
+    fiscal_year: str | None
+    accepted: bool = False
+    max_shrink: float = DEFAULT_MAX_SHRINK
+
+    def drop(self, stored: int, new: int) -> bool:
+        """Whether replacing `stored` rows with `new` (-1: the partition disappears) needs a decision:
+        always when rows would vanish; by share only from SHARE_FROM_ROWS rows (a chart losing 2 of 3
+        accounts is an edit, a ledger losing 60 % of its lines is a source that answers less)."""
+        if stored <= 0:
+            return False
+        return new <= 0 or (stored >= SHARE_FROM_ROWS and new < stored * (1 - self.max_shrink))
+
+    def error(self, stored: int, new: int) -> VolumeDropError:
+        return VolumeDropError(self.source, self.endpoint, self.company, self.fiscal_year, stored, new)
+
+
+def accepted_keys(tag_value: str | None) -> frozenset[str]:
+    """The partitions a run's accept tag names: `*`, company ids and `company|fiscal_year` keys."""
+    return frozenset(item.strip() for item in (tag_value or "").split(",") if item.strip())
+
+
+def is_accepted(keys: frozenset[str], company: str, fiscal_year: str | None) -> bool:
+    return "*" in keys or company in keys or (fiscal_year is not None and f"{company}|{fiscal_year}" in keys)
 
 
 def partition_dir(root: Path, source: str, endpoint: str, company: str, fiscal_year: str | None) -> Path:
@@ -38,12 +102,60 @@ def partition_dir(root: Path, source: str, endpoint: str, company: str, fiscal_y
     return directory
 
 
-def write_partition(directory: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> WrittenPartition:
+def stored_rows(directory: Path) -> int:
+    """Rows of the partition now in the lake (0 when there is none), from the Parquet footer."""
+    part = directory / PART
+    return pq.ParquetFile(part).metadata.num_rows if part.exists() else 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def sweep_stale(directory: Path, prefix: str = TMP_PREFIX) -> list[Path]:
+    """Remove temporary files whose writer is gone (its pid no longer runs here) or that are very old."""
+    removed = []
+    now = time.time()
+    for path in directory.glob(f"{prefix}*"):
+        pid_text = path.name[len(prefix) :].split("-", 1)[0]
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        gone = not pid_text.isdigit() or not _alive(int(pid_text))  # this process's own files are alive
+        if gone or age > STALE_AFTER_SECONDS:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _to_trash(root: Path, directory: Path) -> Path:
+    """Move a partition's file into the lake's trash (same filesystem: a rename), keeping its path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = root / TRASH / f"{stamp}-{uuid.uuid4().hex[:8]}" / directory.relative_to(root) / PART
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(directory / PART, target)
+    return target
+
+
+def write_partition(
+    directory: Path,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    guard: VolumeGuard | None = None,
+) -> WrittenPartition:
+    """Write the partition whole; with a `guard`, refuse a drastic shrink unless the run accepted it."""
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(f"{TMP_PREFIX}*"):
-        stale.unlink(missing_ok=True)
-    tmp = directory / f"{TMP_PREFIX}{uuid.uuid4().hex}"
+    sweep_stale(directory)
+    tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
     rows = 0
+    target = directory / PART
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in batches:
@@ -53,7 +165,12 @@ def write_partition(directory: Path, schema: pa.Schema, batches: Iterable[pa.Rec
                 rows += batch.num_rows
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        target = directory / PART
+        if guard is not None:
+            stored = stored_rows(directory)
+            if guard.drop(stored, rows):
+                if not guard.accepted:
+                    raise guard.error(stored, rows)
+                _to_trash(guard.root, directory)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -61,9 +178,18 @@ def write_partition(directory: Path, schema: pa.Schema, batches: Iterable[pa.Rec
     return WrittenPartition(target, rows, target.stat().st_size)
 
 
-def remove_partition(directory: Path) -> bool:
-    """Drop a partition the source no longer has (e.g. no fiscal year ends in that year)."""
-    if directory.exists():
-        shutil.rmtree(directory)
-        return True
-    return False
+def remove_partition(directory: Path, guard: VolumeGuard | None = None) -> bool:
+    """Drop a partition the source no longer has (e.g. no fiscal year ends in that year).
+
+    With a `guard`, a partition holding rows goes only when the run accepted it, and then to the trash.
+    """
+    if not directory.exists():
+        return False
+    if guard is not None:
+        stored = stored_rows(directory)
+        if guard.drop(stored, -1):
+            if not guard.accepted:
+                raise guard.error(stored, -1)
+            _to_trash(guard.root, directory)
+    shutil.rmtree(directory)
+    return True

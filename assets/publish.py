@@ -11,21 +11,29 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.resources import Warehouse
+from assets.lake import ACCEPT_TAG, accepted_keys, is_accepted, sweep_stale
+from assets.resources import Lake, Warehouse
 from assets.transform import WRITER_POOL
 
 PUBLISHED_SCHEMA = "marts"
 
 
+def sql_literal(text: str) -> str:
+    """A path as a DuckDB string literal (ATTACH takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
     """Copy every table of schema `marts` from the build file into a fresh published file."""
     published_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published_db.with_name(f".{published_db.name}.{uuid.uuid4().hex}.tmp")
+    prefix = f".{published_db.name}.tmp-"
+    sweep_stale(published_db.parent, prefix)  # a killed publish's file and WAL; never a live one's
+    tmp = published_db.with_name(f"{prefix}{os.getpid()}-{uuid.uuid4().hex}")
     tables: list[tuple[str, int]] = []
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute(f"attach '{build_db}' as build (read_only)")
+            con.execute("attach " + sql_literal(str(build_db)) + " as build (read_only)")
             names = [
                 r[0]
                 for r in con.execute(
@@ -118,3 +126,62 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return published_warehouse
+
+
+GL_TABLE = "marts.fct_gl_entries"
+
+
+def gl_rows_by_company(db: Path) -> dict[str, int]:
+    """Rows of the general ledger per company in a warehouse file (empty when there is no file yet)."""
+    if not db.exists():
+        return {}
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute(f"select company_id, count(*) from {GL_TABLE} group by all").fetchall())
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        con.close()
+
+
+def build_volume_check(gl_key: dg.AssetKey) -> dg.AssetChecksDefinition:
+    """The warehouse's volume guard: a blocking check between the dbt build and the publish."""
+
+    @dg.asset_check(
+        asset=gl_key,
+        name="gl_volume_guard",
+        blocking=True,
+        pool=WRITER_POOL,
+        description="No company's general ledger vanishes or shrinks by more than half against the published "
+        f"warehouse unless the run accepts it (tag {ACCEPT_TAG}); a failure keeps the published copy as it is.",
+    )
+    def gl_volume_guard(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
+    ) -> dg.AssetCheckResult:
+        published = gl_rows_by_company(Path(warehouse.published_db))
+        built = gl_rows_by_company(Path(warehouse.build_db))
+        accepted = accepted_keys(context.run.tags.get(ACCEPT_TAG))
+        rows, refused = [], []
+        for company, before in sorted(published.items()):
+            now = built.get(company, 0)
+            if before > 0 and now < before * (1 - lake.max_shrink):
+                ok = is_accepted(accepted, company, None)
+                rows.append(f"| {company} | {before} | {now} | {'accepted' if ok else 'refused'} |")
+                if not ok:
+                    refused.append(
+                        f"company '{company}': the published general ledger has {before} rows, the new build {now}"
+                    )
+        table = "\n".join(["| company | published rows | built rows | decision |", "|---|---:|---:|---|", *rows])
+        return dg.AssetCheckResult(
+            passed=not refused,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                "; ".join(refused) + f". Publishing is stopped; if the change is real, run the warehouse job "
+                f"again with the tag {ACCEPT_TAG}=<company> (or =*)."
+            )
+            if refused
+            else None,
+            metadata={"companies": dg.MetadataValue.md(table), "companies_checked": len(published)},
+        )
+
+    return gl_volume_guard

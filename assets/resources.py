@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.lake import DEFAULT_MAX_SHRINK
 from connectors import registry
 from connectors.bank import BankAggregator, TokenStore
 from connectors.companies import BankConnection, CompaniesConfig, Company, load_companies
@@ -132,6 +133,7 @@ class Lake(dg.ConfigurableResource):
     """Root of the Parquet lake: raw/<source>/<endpoint>/company=<id>/[fiscal_year=<YYYY>/]part-0.parquet."""
 
     root: str
+    max_shrink: float = DEFAULT_MAX_SHRINK  # the volume guard's bound, a share of the stored rows
 
     @property
     def path(self) -> Path:

@@ -76,6 +76,27 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return check._replace(description=test["description"])
 
 
+LOCKED = "Could not set lock on file"
+
+
+def build_failure(error: str, build_db: Path) -> dg.Failure:
+    """What went wrong with a dbt build that no accounting check explains: the build file held by another
+    process (a lock conflict, retried later) or an error in the SQL or the project (read the message)."""
+    if LOCKED in error:
+        return dg.Failure(
+            description=f"The build database {build_db} is locked by another process (a dbt run, the publish "
+            "step, or a tool that opened build.duckdb instead of the published copy); nothing was built or "
+            "published. Close that process or wait for it, then run the warehouse job again.",
+            metadata={"cause": "lock_conflict"},
+            allow_retries=True,
+        )
+    return dg.Failure(
+        description="dbt build failed (not an accounting check: an error in a model, a contract or the "
+        f"project); the warehouse is not published.\n{error[-3000:]}",
+        metadata={"cause": "dbt_error"},
+    )
+
+
 def table_row_counts(build_db: Path) -> dict[str, int]:
     """Rows of every table in the build file, by `schema.table` (views are not counted: that runs them)."""
     import duckdb
@@ -189,12 +210,14 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
                 }
             )
         blocking = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
-        if blocking or not invocation.is_successful():
-            names = ", ".join(c.check_name or "?" for c in blocking) or "dbt build"
+        if blocking:
+            names = ", ".join(c.check_name or "?" for c in blocking)
             raise dg.Failure(
                 description=f"Accounting checks failed ({names}); the warehouse is not published.\n"
                 + "\n".join(problems[:20]),
                 metadata={"failed_checks": names},
             )
+        if not invocation.is_successful():
+            raise build_failure(str(invocation.get_error() or "dbt build failed"), settings.build_db)
 
     return warehouse_models

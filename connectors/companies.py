@@ -2,17 +2,27 @@
 
 Validation errors name the file, the company and the field. The file holds only the *names* of
 environment variables; their values are read when a run needs them.
+
+What reaches SQL (through dbt's `companies` var) is checked here first: ids are safe identifiers,
+account numbers are digits, bank account ids use a small charset, the chart template is a known
+one. dbt still renders every value as an escaped literal (macro `sql_string`): validation narrows
+what can arrive, escaping makes whatever arrives data. Plain `http://` is refused beyond loopback
+(credentials would travel in clear text), and a key written twice in the YAML is an error, not
+last-wins.
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -24,6 +34,16 @@ COMPANY_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 BUSINESS_ID = re.compile(r"^(\d{7})-(\d)$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+# GL account numbers are text made of digits: "0710" and "710" are different accounts.
+ACCOUNT_NUMBER = re.compile(r"^[0-9]{1,20}$")
+# Bank account ids are the aggregator's opaque ids (e.g. acc_7f3a..., UUIDs, base64): ASCII letters,
+# digits and . _ ~ : = + / - only, 1-200 characters. No quotes, backslashes, spaces or control characters.
+BANK_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._~:=+/-]{1,200}$")
+# The chart templates the dbt seeds define (seeds/account_classes.csv and report_line_ranges.csv,
+# column chart_template). This tuple is the list companies.yaml is checked against;
+# tests/dbt/test_chart_templates.py fails when the seeds and this tuple disagree.
+CHART_TEMPLATES: tuple[str, ...] = ("default",)
+LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 class CompaniesConfigError(ValueError):
@@ -32,13 +52,56 @@ class CompaniesConfigError(ValueError):
 
 def business_id_is_valid(value: str) -> bool:
     """Y-tunnus: seven digits, a hyphen and a modulo-11 check digit."""
-    match = BUSINESS_ID.match(value)
+    match = BUSINESS_ID.fullmatch(value)
     if not match:
         return False
     remainder = sum(int(d) * w for d, w in zip(match.group(1), _WEIGHTS, strict=True)) % 11
     if remainder == 1:
         return False
     return int(match.group(2)) == (0 if remainder == 0 else 11 - remainder)
+
+
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves the machine."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(value: str | None) -> str | None:
+    """An http(s) URL with a host; plain http only to loopback (the simulator, a local proxy)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("has no host name")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError(
+            f"http:// to {parts.hostname!r} would send the credentials in clear text; use https:// "
+            "(plain http is allowed only to loopback: 127.0.0.0/8, ::1, localhost)"
+        )
+    return value
+
+
+def _quote_hint(value: object) -> object:
+    """A number where an account number belongs: YAML read it unquoted, so say how to write it."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            f'{value!r} is a number; write account numbers in quotes (e.g. "1910"): they are text, '
+            "leading zeros count, and YAML reads an unquoted 0710 as the octal number 456"
+        )
+    return value
+
+
+def check_account_number(value: str, what: str = "account number") -> str:
+    if not ACCOUNT_NUMBER.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not an account number (1-20 digits, written as text)")
+    return value
 
 
 class BankConnection(BaseModel):
@@ -55,10 +118,45 @@ class BankConnection(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        if not COMPANY_ID.match(value):
+        if not COMPANY_ID.fullmatch(value):
             raise ValueError(
                 "must be 2-40 characters: a lower-case letter, then lower-case letters, digits or underscores"
             )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return check_base_url(value)
+
+    @field_validator("gl_cash_account", mode="before")
+    @classmethod
+    def _cash_account_is_text(cls, value: object) -> object:
+        return _quote_hint(value)
+
+    @field_validator("gl_cash_account")
+    @classmethod
+    def _cash_account_number(cls, value: str) -> str:
+        return check_account_number(value)
+
+    @field_validator("account_gl_map", mode="before")
+    @classmethod
+    def _map_accounts_are_text(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for gl_account in value.values():
+                _quote_hint(gl_account)
+        return value
+
+    @field_validator("account_gl_map")
+    @classmethod
+    def _map_is_safe(cls, value: dict[str, str]) -> dict[str, str]:
+        for account_id, gl_account in value.items():
+            if not BANK_ACCOUNT_ID.fullmatch(account_id):
+                raise ValueError(
+                    f"bank account id {account_id!r} may hold only ASCII letters, digits and . _ ~ : = + / - "
+                    "(1-200 characters)"
+                )
+            check_account_number(gl_account, f"{account_id}: GL account")
         return value
 
     @field_validator("aggregator")
@@ -77,7 +175,7 @@ class BankConnection(BaseModel):
                 f"credentials: {self.aggregator} needs {', '.join(required)}; missing {', '.join(missing)}"
             )
         for key, env_name in self.credentials.items():
-            if not ENV_NAME.match(env_name):
+            if not ENV_NAME.fullmatch(env_name):
                 raise ValueError(f"credentials.{key}: not an environment variable name")
         return self
 
@@ -109,10 +207,29 @@ class Company(BaseModel):
     @field_validator("id")
     @classmethod
     def _safe_id(cls, value: str) -> str:
-        if not COMPANY_ID.match(value):
+        if not COMPANY_ID.fullmatch(value):
             raise ValueError(
                 "must be 2-40 characters: a lower-case letter, then lower-case letters, digits "
                 "or underscores (it becomes part of paths and SQL)"
+            )
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValueError("must not contain control characters (line breaks, tabs)")
+        return value
+
+    @field_validator("chart_template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        if value not in CHART_TEMPLATES:
+            raise ValueError(
+                f"unknown chart template {value!r} (known: {', '.join(CHART_TEMPLATES)}; a template is "
+                "defined by its rows in dbt_project/seeds/account_classes.csv and report_line_ranges.csv)"
             )
         return value
 
@@ -126,9 +243,7 @@ class Company(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return check_base_url(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -177,7 +292,7 @@ class Company(BaseModel):
         if unknown:
             raise ValueError(f"credentials: unknown for {self.erp}: {', '.join(unknown)}")
         for key, env_name in self.credentials.items():
-            if not ENV_NAME.match(env_name):
+            if not ENV_NAME.fullmatch(env_name):
                 # The value is not echoed: it may be a secret pasted here by mistake.
                 raise ValueError(
                     f"credentials.{key}: not an environment variable name (upper-case letters, "
@@ -304,9 +419,45 @@ def _parsed_without_env(path: Path, _mtime_ns: int, _size: int) -> CompaniesConf
     return _parse_file(path, False)
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice (plain YAML would keep the last one silently)."""
+
+    def __init__(self, key: object, line: int, first_line: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} (first on line {first_line})")
+        self.key, self.line, self.first_line = key, line, first_line
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key written twice in one mapping, at any depth.
+
+    Keys merged in with `<<: *anchor` may be overridden: that is what a merge is for.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: the base class says what is wrong
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise DuplicateKeyError(key, line, first)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _parse_file(path: Path, require_env: bool) -> CompaniesConfig:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)  # a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise CompaniesConfigError(
+            f"{path}: line {exc.line}: duplicate key {exc.key!r} (first on line {exc.first_line}); "
+            "YAML would silently keep only the last one"
+        ) from None
     except yaml.YAMLError as exc:
         raise CompaniesConfigError(f"{path}: not valid YAML: {exc}") from None
     return parse_companies(raw, str(path), os.environ if require_env else None)

@@ -15,7 +15,7 @@ from assets.partitions import (
     company_fiscal_year_partitions,
     company_partitions,
 )
-from assets.publish import build_publish_asset
+from assets.publish import build_publish_asset, build_volume_check
 from assets.resources import BankClients, ErpClients, Lake, Warehouse
 from assets.transform import build_dbt_assets, dbt_executable, dbt_project
 from connectors.companies import CompaniesConfig, load_companies
@@ -71,6 +71,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
 
     models = build_dbt_assets(config, settings)
     publish = build_publish_asset([k for k in models.keys if k.path[0] == "marts"])
+    volume_check = build_volume_check(dg.AssetKey(["marts", "fct_gl_entries"]))
     jobs = Jobs(
         erps=per_erp,
         warehouse=warehouse_job(models, publish),
@@ -79,6 +80,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     )
     defs = dg.Definitions(
         assets=[*extract_assets, models, publish],
+        asset_checks=[volume_check],
         jobs=jobs.all,
         schedules=build_schedules(settings, config, jobs),
         sensors=build_sensors(settings, config, jobs),

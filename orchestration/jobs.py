@@ -14,6 +14,15 @@ import dagster as dg
 
 from orchestration.notices import notice_job, sync_now_job
 
+# The longest each kind of run may take before run monitoring stops it (seconds, as the tag wants text).
+# A fiscal-year backfill of a large office at Procountor's 20 requests/s is the long pole.
+MAX_RUNTIME = {"extract": 6 * 3600, "bank": 3600, "warehouse": 2 * 3600}
+
+
+def _runtime(kind: str) -> dict[str, str]:
+    return {"dagster/max_runtime": str(MAX_RUNTIME[kind])}
+
+
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster exports no public name for it
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition as Job
 
@@ -62,6 +71,7 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
         reference=dg.define_asset_job(
             f"{erp}_reference_job",
             selection=dg.AssetSelection.assets(*reference),
+            tags=_runtime("extract"),
             description=f"{title}: reference data per company (chart of accounts, fiscal years, dimensions, ...)",
         )
         if reference
@@ -69,6 +79,7 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
         fiscal_year=dg.define_asset_job(
             f"{erp}_fiscal_year_job",
             selection=dg.AssetSelection.assets(*fiscal),
+            tags=_runtime("extract"),
             description=f"{title}: ledger and balances per company and fiscal year",
         )
         if fiscal
@@ -80,6 +91,7 @@ def warehouse_job(*assets: dg.AssetsDefinition) -> Job:
     return dg.define_asset_job(
         "warehouse_job",
         selection=dg.AssetSelection.assets(*assets),
+        tags=_runtime("warehouse"),
         description="dbt build of every model and test, then publish for BI",
     )
 
@@ -89,11 +101,13 @@ def bank_jobs(accounts: dg.AssetsDefinition, transactions: dg.AssetsDefinition) 
         dg.define_asset_job(
             "bank_accounts_job",
             selection=dg.AssetSelection.assets(accounts),
+            tags=_runtime("bank"),
             description="Bank accounts of every connection",
         ),
         dg.define_asset_job(
             "bank_transactions_job",
             selection=dg.AssetSelection.assets(transactions),
+            tags=_runtime("bank"),
             description="Bank transactions, re-read with an overlap; vanished ones removed",
         ),
     )

@@ -144,6 +144,17 @@ def consents(settings: Settings, config: CompaniesConfig, now: datetime) -> list
 # -- run requests --------------------------------------------------------------------------------------------
 
 
+def contiguous_blocks(keys: list[str], chosen: set[str]) -> list[list[str]]:
+    """The chosen keys, in order, split wherever an unchosen key lies between them."""
+    blocks: list[list[str]] = [[]]
+    for k in keys:
+        if k in chosen:
+            blocks[-1].append(k)
+        elif blocks[-1]:
+            blocks.append([])
+    return [b for b in blocks if b]
+
+
 def erp_requests(
     settings: Settings,
     config: CompaniesConfig,
@@ -155,17 +166,19 @@ def erp_requests(
     """Reference data for every active company of the ERP, and each one's open fiscal years (their
     changes since the last sync where the ERP can tell, unless `incremental` is off)."""
     erp = jobs.erp
-    active = [c for c in config.for_erp(erp) if not is_paused(instance, settings, c)]
+    companies = sorted(config.for_erp(erp), key=lambda c: c.id)  # the order of the company partition keys
+    active = [c for c in companies if not is_paused(instance, settings, c)]
     requests = []
-    if active and jobs.reference is not None:
-        ids = sorted(c.id for c in active)
-        requests.append(
-            dg.RunRequest(
-                job_name=jobs.reference.name,
-                run_key=f"{key}:{erp}:reference",
-                tags={RANGE_START: ids[0], RANGE_END: ids[-1]},
+    if jobs.reference is not None:
+        # one run per contiguous block of active companies, so a key range never covers a paused one
+        for block in contiguous_blocks([c.id for c in companies], {c.id for c in active}):
+            requests.append(
+                dg.RunRequest(
+                    job_name=jobs.reference.name,
+                    run_key=f"{key}:{erp}:reference:{block[0]}",
+                    tags={RANGE_START: block[0], RANGE_END: block[-1]},
+                )
             )
-        )
     for company in active:
         years = open_fiscal_year_keys(settings, config, company)
         if years and jobs.fiscal_year is not None:

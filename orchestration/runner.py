@@ -9,6 +9,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from orchestration.definitions import Pipeline
+from orchestration.recovery import reap_dead_runs
 from orchestration.refresh import RANGE_END, RANGE_START
 
 # Every event still lands in the instance's event log (the UI shows it); the terminal gets warnings only.
@@ -32,6 +33,8 @@ def materialize_all(
     jobs = pipeline.jobs
     results = []
     for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
+        for dead in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
+            log(f"  run {dead.run_id[:8]} ({dead.job_name}) had died (pid {dead.pid}): marked failed, slots freed")
         job = pipeline.defs.resolve_job_def(handle.name)
         tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
         started = time.monotonic()

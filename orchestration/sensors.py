@@ -20,6 +20,7 @@ from connectors.companies import CompaniesConfig
 from connectors.settings import Settings
 from orchestration.jobs import Jobs
 from orchestration.notices import SYNC_NOW_KEY, notice_request
+from orchestration.recovery import reaper_sensor
 from orchestration.refresh import (
     Consent,
     bank_requests,
@@ -27,6 +28,7 @@ from orchestration.refresh import (
     consents,
     credential_fingerprint,
     erp_requests,
+    is_paused,
     open_fiscal_year_keys,
     pause,
     pause_record,
@@ -163,6 +165,8 @@ def discovery_sensor(settings: Settings, config: CompaniesConfig, jobs: Jobs) ->
                 continue
             done = set(context.instance.get_materialized_partitions(dg.AssetKey(["raw", erp, endpoints[0].name])))
             for company in config.for_erp(erp):
+                if is_paused(context.instance, settings, company):
+                    continue  # its credentials were rejected or are missing: nothing goes to the ERP
                 for year in company_fiscal_years(settings, company):
                     key = str(year["fiscal_year"])
                     partition = dg.MultiPartitionKey({COMPANY: company.id, FISCAL_YEAR: key})
@@ -217,6 +221,7 @@ def build_sensors(
     if jobs.bank_transactions is not None:
         sensors.append(consent_sensor(settings, config, jobs, jobs.bank_transactions, clock))
     sensors += [
+        reaper_sensor(),
         credential_sensor(settings, config, jobs),
         discovery_sensor(settings, config, jobs),
         sync_now_sensor(settings, config, jobs, clock),

@@ -96,7 +96,8 @@ class FaultQueue:
 
 FAULTS = FaultQueue()
 
-# Deliberate bad data per (api, company): "unbalanced_voucher", "no_opening_balances".
+# Deliberate bad data per (api, company): "unbalanced_voucher", "unknown_account", "no_opening_balances",
+# "no_periods" (Fennoa answers an empty fiscal-year list, as a misbehaving server would).
 TAMPER: set[tuple[str, str, str]] = set()
 
 

@@ -148,6 +148,7 @@ class FennoaSimulator:
                             [
                                 {"id": fy.id, "start_date": fy.start.isoformat(), "end_date": fy.end.isoformat()}
                                 for fy in company.books.fiscal_years
+                                if not tampered("fennoa", company.tenant.profile.key, "no_periods")
                             ]
                         )
                     )

@@ -12,12 +12,22 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, merged, plan
-from assets.lake import PART, partition_dir, remove_partition, write_partition
+from assets.lake import (
+    ACCEPT_TAG,
+    PART,
+    VolumeDropError,
+    VolumeGuard,
+    accepted_keys,
+    is_accepted,
+    partition_dir,
+    remove_partition,
+    write_partition,
+)
 from assets.partitions import split_key
 from assets.resources import ErpClients, Lake
 from connectors.errors import ConnectorError
 from connectors.fiscal import periods_for_key
-from connectors.spec import Endpoint
+from connectors.spec import Endpoint, ErpClient
 
 
 def _table_schema(endpoint: Endpoint) -> dg.TableSchema:
@@ -48,10 +58,10 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
             keys[company, fiscal_year] = key
 
         results: list[dict] = []
-        failures = []
+        failures: list[str] = []
         for company, years in sorted(by_company.items()):
             try:
-                _extract_company(context, endpoint, erp, lake, company, years, results)
+                _extract_company(context, endpoint, erp, lake, company, years, results, failures)
             except ConnectorError as exc:
                 context.log.error(str(exc))
                 failures.append(str(exc))
@@ -67,8 +77,8 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
                     )
                 )
             raise dg.Failure(
-                description=f"{endpoint.source}/{endpoint.name}: {len(failures)} of "
-                f"{len(by_company)} companies failed:\n" + "\n".join(failures),
+                description=f"{endpoint.source}/{endpoint.name}: {len(failures)} failure(s) over "
+                f"{len(by_company)} companies; every other partition was written:\n" + "\n".join(failures),
                 metadata={"written_partitions": len(results)},
             )
         rows = sum(r["rows"] for r in results)
@@ -93,67 +103,99 @@ def _extract_company(
     company: str,
     years: list[str | None],
     out: list[dict],
+    refused: list[str],
 ) -> None:
-    """Extract the company's partitions, appending each one's result to `out` as soon as it is written."""
+    """Extract the company's partitions, appending each one's result to `out` as soon as it is written
+    and each partition the volume guard kept to `refused`; a connector error stops the company."""
     incremental_run = context.run.tags.get(REFRESH_TAG) == INCREMENTAL
+    accepted = accepted_keys(context.run.tags.get(ACCEPT_TAG))
     with erp.client(company) as client:
         for fiscal_year in years:
-            directory = partition_dir(lake.path, endpoint.source, endpoint.name, company, fiscal_year)
-            if fiscal_year is None:
-                pages_before = client.pages_fetched
-                written = write_partition(directory, endpoint.schema, endpoint.fetch(client))
-                start = end = None
-                mode = "full"
-            else:
-                periods = periods_for_key(client.fiscal_periods(), fiscal_year)
-                if not periods:
-                    removed = remove_partition(directory)
-                    context.log.info(
-                        f"{endpoint.source} company '{company}': no fiscal year ends in "
-                        f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else "")
-                    )
-                    out.append(
-                        {
-                            "company": company,
-                            "fiscal_year": fiscal_year,
-                            "rows": 0,
-                            "pages": 0,
-                            "fiscal_year_start": None,
-                            "fiscal_year_end": None,
-                            "path": None,
-                            "mode": "none",
-                        }
-                    )
-                    continue
-                pages_before = client.pages_fetched
-                incremental = endpoint.incremental if incremental_run else None
-                how = plan(directory / PART, endpoint.schema, incremental, periods) if incremental else None
-                if incremental is not None and how is not None and how.since is not None:
-                    stale, fresh = incremental.changes(client, periods, how.since)
-                    batches = merged(directory / PART, incremental.key, stale, fresh)
-                    mode = f"incremental: {len(stale)} changed since {how.since}"
-                else:
-                    batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
-                    mode = "full" + (f" ({how.reason})" if how is not None else "")
-                written = write_partition(directory, endpoint.schema, batches)
-                start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
+            try:
+                _extract_partition(
+                    context, endpoint, lake, client, company, fiscal_year, incremental_run, accepted, out
+                )
+            except VolumeDropError as exc:
+                context.log.error(str(exc))
+                refused.append(str(exc))
+
+
+def _extract_partition(
+    context: dg.AssetExecutionContext,
+    endpoint: Endpoint,
+    lake: Lake,
+    client: ErpClient,
+    company: str,
+    fiscal_year: str | None,
+    incremental_run: bool,
+    accepted: frozenset[str],
+    out: list[dict],
+) -> None:
+    directory = partition_dir(lake.path, endpoint.source, endpoint.name, company, fiscal_year)
+    guard = VolumeGuard(
+        lake.path,
+        endpoint.source,
+        endpoint.name,
+        company,
+        fiscal_year,
+        accepted=is_accepted(accepted, company, fiscal_year),
+        max_shrink=lake.max_shrink,
+    )
+    if fiscal_year is None:
+        pages_before = client.pages_fetched
+        written = write_partition(directory, endpoint.schema, endpoint.fetch(client), guard)
+        start = end = None
+        mode = "full"
+    else:
+        periods = periods_for_key(client.fiscal_periods(), fiscal_year)
+        if not periods:
+            removed = remove_partition(directory, guard)
+            context.log.info(
+                f"{endpoint.source} company '{company}': no fiscal year ends in "
+                f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else "")
+            )
             out.append(
                 {
                     "company": company,
                     "fiscal_year": fiscal_year,
-                    "rows": written.rows,
-                    "pages": client.pages_fetched - pages_before,
-                    "fiscal_year_start": start,
-                    "fiscal_year_end": end,
-                    "path": str(written.path),
-                    "mode": mode,
+                    "rows": 0,
+                    "pages": 0,
+                    "fiscal_year_start": None,
+                    "fiscal_year_end": None,
+                    "path": None,
+                    "mode": "none",
                 }
             )
-            context.log.info(
-                f"{endpoint.source}/{endpoint.name} company '{company}'"
-                + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
-                + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}"
-            )
+            return
+        pages_before = client.pages_fetched
+        incremental = endpoint.incremental if incremental_run else None
+        how = plan(directory / PART, endpoint.schema, incremental, periods) if incremental else None
+        if incremental is not None and how is not None and how.since is not None:
+            stale, fresh = incremental.changes(client, periods, how.since)
+            batches = merged(directory / PART, incremental.key, stale, fresh)
+            mode = f"incremental: {len(stale)} changed since {how.since}"
+        else:
+            batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
+            mode = "full" + (f" ({how.reason})" if how is not None else "")
+        written = write_partition(directory, endpoint.schema, batches, guard)
+        start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
+    out.append(
+        {
+            "company": company,
+            "fiscal_year": fiscal_year,
+            "rows": written.rows,
+            "pages": client.pages_fetched - pages_before,
+            "fiscal_year_start": start,
+            "fiscal_year_end": end,
+            "path": str(written.path),
+            "mode": mode,
+        }
+    )
+    context.log.info(
+        f"{endpoint.source}/{endpoint.name} company '{company}'"
+        + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
+        + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}"
+    )
 
 
 def _markdown(results: list[dict]) -> str:

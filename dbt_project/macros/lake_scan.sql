@@ -9,10 +9,10 @@
     {%- set pattern = var('lake_root') ~ '/raw/' ~ source_name ~ '/' ~ endpoint ~ '/**/*.parquet' -%}
     {%- set found = 0 -%}
     {%- if execute -%}
-        {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')").columns[0].values()[0] -%}
+        {%- set found = run_query("select count(*) from glob(" ~ sql_string(pattern) ~ ")").columns[0].values()[0] -%}
     {%- endif -%}
     {%- if found > 0 -%}
-        read_parquet('{{ pattern }}', hive_partitioning = false, union_by_name = true)
+        read_parquet({{ sql_string(pattern) }}, hive_partitioning = false, union_by_name = true)
     {%- else -%}
         {%- set columns = lake_source_columns(source_name, endpoint) -%}
         (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} where false)

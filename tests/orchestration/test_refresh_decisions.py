@@ -15,6 +15,7 @@ from orchestration.refresh import (
     RANGE_END,
     RANGE_START,
     consent_state,
+    contiguous_blocks,
     credential_fingerprint,
     erp_requests,
     open_fiscal_year_keys,
@@ -59,11 +60,20 @@ def test_a_nightly_run_asks_for_each_companys_open_years_and_leaves_paused_ones_
         reference = by_job["fennoa_reference_job", None]
         assert (reference.tags[RANGE_START], reference.tags[RANGE_END]) == ("aurora", "cirrus")
 
-        pause(instance, "aurora", credential_fingerprint(settings, config.by_id["aurora"]), "rejected")
+        pause(instance, "borealis", credential_fingerprint(settings, config.by_id["borealis"]), "rejected")
         paused = erp_requests(settings, config, instance, JOBS, "night2", incremental=False)
         companies = {r.tags.get("nordledger/company") for r in paused if r.job_name == "fennoa_fiscal_year_job"}
-        assert companies == {"borealis"}
+        assert companies == {"aurora"}
         assert all(r.tags["nordledger/refresh"] == "full" for r in paused if r.job_name == "fennoa_fiscal_year_job")
+        # reference data too: no key range covers the paused company between the other two
+        ranges = [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in paused if r.job_name == "fennoa_reference_job"]
+        assert ranges == [("aurora", "aurora"), ("cirrus", "cirrus")]
+
+
+def test_contiguous_blocks_split_around_what_is_left_out():
+    assert contiguous_blocks(["a", "b", "c", "d", "e"], {"a", "b", "d"}) == [["a", "b"], ["d"]]
+    assert contiguous_blocks(["a", "b"], set()) == []
+    assert contiguous_blocks(["a", "b"], {"a", "b"}) == [["a", "b"]]
 
 
 def test_consent_states_at_their_boundaries():

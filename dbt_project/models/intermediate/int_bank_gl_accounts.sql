@@ -1,4 +1,5 @@
 -- Which GL cash account each bank account posts to, from companies.yaml (bank_connections).
+-- Every value from var('companies') reaches SQL through sql_string (an escaped literal).
 {% set rows = [] %}
 {% set pairs = [] %}
 {% for c in var('companies') %}{% for b in c.get('bank_connections', []) %}
@@ -15,7 +16,7 @@ with connections as (
         t.gl_cash_account
     from (values
         {% for company, conn, gl in rows %}
-        ('{{ company }}', '{{ conn }}', '{{ gl }}'){% if not loop.last %},{% endif %}
+        ({{ sql_string(company) }}, {{ sql_string(conn) }}, {{ sql_string(gl) }}){% if not loop.last %},{% endif %}
         {% endfor %}
     ) as t (company_id, connection_id, gl_cash_account)
     {% else %}
@@ -35,7 +36,7 @@ overrides as (
         t.gl_account
     from (values
         {% for conn, acc, gl in pairs %}
-        ('{{ conn }}', '{{ acc }}', '{{ gl }}'){% if not loop.last %},{% endif %}
+        ({{ sql_string(conn) }}, {{ sql_string(acc) }}, {{ sql_string(gl) }}){% if not loop.last %},{% endif %}
         {% endfor %}
     ) as t (connection_id, account_id, gl_account)
     {% else %}

@@ -1,4 +1,5 @@
 -- Per company: report schema variant (KPA / PMA) and chart template, from companies.yaml.
+-- Every value from var('companies') reaches SQL through sql_string (an escaped literal).
 -- depends_on: {{ ref('int_gl__lines_unioned') }}
 {% set companies = var('companies') %}
 with configured as (
@@ -9,7 +10,10 @@ with configured as (
         t.chart_template
     from (values
         {% for c in companies %}
-        ('{{ c.id }}', '{{ c.get("report_schema", "KPA") }}', '{{ c.get("chart_template", "default") }}')
+        (
+            {{ sql_string(c.id) }}, {{ sql_string(c.get("report_schema", "KPA")) }},
+            {{ sql_string(c.get("chart_template", "default")) }}
+        )
         {%- if not loop.last %},{% endif %}
         {% endfor %}
     ) as t (company_id, schema_variant, chart_template)

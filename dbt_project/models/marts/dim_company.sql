@@ -1,4 +1,5 @@
 -- Companies as configured in companies.yaml (passed by Dagster as the `companies` var).
+-- Every value from var('companies') reaches SQL through sql_string (an escaped literal).
 -- depends_on: {{ ref('int_gl__lines_unioned') }}
 {% set companies = var('companies') %}
 {% if companies %}
@@ -12,8 +13,8 @@ select
 from (values
     {% for c in companies %}
     (
-        '{{ c.id }}', '{{ c.erp }}', '{{ c.name | replace("'", "''") }}', '{{ c.business_id }}',
-        '{{ c.get("report_schema", "KPA") }}', 'EUR'
+        {{ sql_string(c.id) }}, {{ sql_string(c.erp) }}, {{ sql_string(c.name) }}, {{ sql_string(c.business_id) }},
+        {{ sql_string(c.get("report_schema", "KPA")) }}, 'EUR'
     ){% if not loop.last %},{% endif %}
     {% endfor %}
 ) as t (company_id, source_system, company_name, business_id, report_schema, reporting_currency)
