@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 include demo.env
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' demo.env)
 
-.PHONY: help install demo dev simulator test test-fast lint format chaos bench clean
+.PHONY: help install demo dev simulator test test-fast lint format chaos bench lock audit clean
 
 help:
 	@echo "make demo       install, start the simulator, materialize everything, print the books"
@@ -22,15 +22,31 @@ help:
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
 	@echo "make bench      speed and memory vs this machine's limits and vs dlt (SIZES=S,M,L PARTS=extract,marts,office,refresh)"
 	@echo "make simulator  serve the API simulators on 127.0.0.1:8765"
+	@echo "make lock       re-resolve requirements/*.txt from pyproject.toml (UPGRADE=1: newest allowed versions)"
+	@echo "make audit      check every locked package against PyPI's vulnerability data (pip-audit)"
 	@echo "make clean      remove generated data (data/, dagster_home/, dbt target)"
+
+# Supply chain: requirements/lock.txt pins every package that demo, test and lint install (pip and
+# the build backend included) with PyPI's sha256 hashes; requirements/bench.txt is the same plus
+# bench's; `make lock` rewrites both (and tools.txt) from pyproject.toml. pip installs them with
+# --no-deps (the lock is the whole resolution) and --only-binary (building an sdist would fetch its
+# build requirements unchecked), then the project itself, editable, without build isolation.
+# A copy of a file elsewhere (pip's find-links, a local mirror) is used only if its hash matches.
+LOCK := requirements/lock.txt
+BENCH_LOCK := requirements/bench.txt
+TOOLS_LOCK := requirements/tools.txt
+TOOLS := $(VENV)/tools
+PIP_LOCKED := -m pip install --quiet --require-hashes --no-deps --only-binary :all:
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+$(VENV)/.installed: $(LOCK) pyproject.toml requirements/build.in requirements/check_lock.py | $(BIN)/python
+	$(BIN)/python $(PIP_LOCKED) -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python requirements/check_lock.py $(LOCK) test dev
+	$(BIN)/python -m pip check --quiet >/dev/null || $(BIN)/python -m pip check
 	touch $@
 
 $(MANIFEST): $(VENV)/.installed $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros $(DBT_DIR)/seeds $(DBT_DIR)/tests -type f) $(DBT_DIR)/dbt_project.yml
@@ -40,7 +56,7 @@ $(MANIFEST): $(VENV)/.installed $(shell find $(DBT_DIR)/models $(DBT_DIR)/macros
 install: $(VENV)/.installed $(MANIFEST)
 
 $(DAGSTER_HOME)/dagster.yaml: orchestration/instance/dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
+	install -d -m 700 $(DAGSTER_HOME)
 	cp $< $@
 
 demo: install $(DAGSTER_HOME)/dagster.yaml
@@ -59,29 +75,46 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not e2e"
 
-$(VENV)/.dev-installed: pyproject.toml | $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
-	touch $@
-
-lint: $(VENV)/.dev-installed
+lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/sqlfluff lint dbt_project
 
-format: $(VENV)/.dev-installed
+format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 chaos: install
 	$(BIN)/python -m orchestration.chaos --rate $(or $(RATE),0.1) --seeds $(or $(SEEDS),3)
 
-$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+$(VENV)/.bench-installed: $(BENCH_LOCK) $(VENV)/.installed
+	$(BIN)/python $(PIP_LOCKED) -r $(BENCH_LOCK)
+	$(BIN)/python requirements/check_lock.py $(BENCH_LOCK) test dev bench
 	touch $@
 
 bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run --sizes $(or $(SIZES),S,M) $(if $(PARTS),--parts $(PARTS)) $(BENCH_ARGS)
+
+# uv (resolves the locks) and pip-audit, from their own hashed lock, in a venv of their own.
+$(TOOLS)/.installed: $(TOOLS_LOCK) | $(BIN)/python
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python $(PIP_LOCKED) -r $(TOOLS_LOCK)
+	touch $@
+
+UV_COMPILE = $(TOOLS)/bin/uv pip compile --quiet --no-config --index-url https://pypi.org/simple \
+	--universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+lock: $(TOOLS)/.installed
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra bench -c $(LOCK) -o $(BENCH_LOCK)
+	$(UV_COMPILE) requirements/tools.in -o $(TOOLS_LOCK)
+
+# --strict: a package whose advisories could not be fetched fails the audit instead of passing unseen.
+AUDIT_SERVICE ?= pypi
+audit: $(TOOLS)/.installed
+	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off \
+		--vulnerability-service $(AUDIT_SERVICE) -r $(BENCH_LOCK) -r $(TOOLS_LOCK)
 
 clean:
 	rm -rf data dagster_home $(DBT_DIR)/target $(DBT_DIR)/logs

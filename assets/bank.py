@@ -73,7 +73,10 @@ def build_bank_assets(
             if failed:
                 continue  # keep the stored accounts rather than drop a connection that could not be read
             written = write_partition(
-                partition_dir(lake.path, SOURCE, "bank_accounts", company, None), SCHEMAS["bank_accounts"], batches
+                partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
+                SCHEMAS["bank_accounts"],
+                batches,
+                modes=lake.modes,
             )
             rows += written.rows
         if problems:
@@ -136,7 +139,7 @@ def build_bank_assets(
                     table = table.sort_by(
                         [("account_id", "ascending"), ("booking_date", "ascending"), ("transaction_id", "ascending")]
                     )
-                    write_partition(directory, SCHEMAS["bank_transactions"], table.to_batches())
+                    write_partition(directory, SCHEMAS["bank_transactions"], table.to_batches(), modes=lake.modes)
         if problems:
             raise dg.Failure("Bank consent needs attention:\n" + "\n".join(problems))
         return dg.MaterializeResult(

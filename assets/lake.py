@@ -34,6 +34,35 @@ SHARE_FROM_ROWS = 20
 
 
 @dataclass(frozen=True)
+class Modes:
+    """Permissions of what the pipeline writes: owner-only by default, group-readable on request
+    (for a BI service account in the group), never world-readable."""
+
+    directory: int = 0o700
+    file: int = 0o600
+
+    @classmethod
+    def for_group_read(cls, group_read: bool) -> Modes:
+        return cls(0o750, 0o640) if group_read else cls()
+
+
+PRIVATE = Modes()
+
+
+def ensure_dir(path: Path, modes: Modes = PRIVATE) -> Path:
+    """Create `path` and any missing parents with the directory mode (existing ones are left as they are)."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        os.chmod(directory, modes.directory)
+    return path
+
+
+@dataclass(frozen=True)
 class WrittenPartition:
     path: Path
     rows: int
@@ -139,7 +168,7 @@ def _to_trash(root: Path, directory: Path) -> Path:
     """Move a partition's file into the lake's trash (same filesystem: a rename), keeping its path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = root / TRASH / f"{stamp}-{uuid.uuid4().hex[:8]}" / directory.relative_to(root) / PART
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(target.parent)
     os.replace(directory / PART, target)
     return target
 
@@ -149,9 +178,10 @@ def write_partition(
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],
     guard: VolumeGuard | None = None,
+    modes: Modes = PRIVATE,
 ) -> WrittenPartition:
     """Write the partition whole; with a `guard`, refuse a drastic shrink unless the run accepted it."""
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_dir(directory, modes)
     sweep_stale(directory)
     tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
     rows = 0
@@ -165,6 +195,7 @@ def write_partition(
                 rows += batch.num_rows
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, modes.file)
         if guard is not None:
             stored = stored_rows(directory)
             if guard.drop(stored, rows):

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets.lake import ACCEPT_TAG, accepted_keys, is_accepted, sweep_stale
+from assets.lake import ACCEPT_TAG, PRIVATE, Modes, accepted_keys, ensure_dir, is_accepted, sweep_stale
 from assets.resources import Lake, Warehouse
 from assets.transform import WRITER_POOL
 
@@ -23,9 +23,10 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
+def publish_marts(build_db: Path, published_db: Path, modes: Modes = PRIVATE) -> list[tuple[str, int]]:
     """Copy every table of schema `marts` from the build file into a fresh published file."""
-    published_db.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(published_db.parent, modes)
+    os.chmod(published_db.parent, modes.directory)  # BI's group must reach the file when group-read is on
     prefix = f".{published_db.name}.tmp-"
     sweep_stale(published_db.parent, prefix)  # a killed publish's file and WAL; never a live one's
     tmp = published_db.with_name(f"{prefix}{os.getpid()}-{uuid.uuid4().hex}")
@@ -56,6 +57,7 @@ def publish_marts(build_db: Path, published_db: Path) -> list[tuple[str, int]]:
             con.close()
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, modes.file)
         os.replace(tmp, published_db)
     finally:
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
@@ -113,7 +115,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         target = Path(warehouse.published_db)
-        tables = publish_marts(Path(warehouse.build_db), target)
+        tables = publish_marts(Path(warehouse.build_db), target, warehouse.modes)
         context.log.info(f"published {len(tables)} tables to {target}")
         return dg.MaterializeResult(
             metadata={

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from assets.lake import DEFAULT_MAX_SHRINK
+from assets.lake import DEFAULT_MAX_SHRINK, PRIVATE, Modes, ensure_dir
 from connectors import registry
 from connectors.bank import BankAggregator, TokenStore
 from connectors.companies import BankConnection, CompaniesConfig, Company, load_companies
@@ -45,6 +46,8 @@ def _http(settings: Settings) -> dict[str, Any]:
         "http_timeout": settings.http_timeout,
         "http_max_attempts": settings.http_max_attempts,
         "http_base_delay": settings.http_base_delay,
+        "http_deadline": settings.http_deadline,
+        "http_max_body_mb": settings.http_max_body_mb,
     }
 
 
@@ -53,12 +56,16 @@ class _HttpSettings(dg.ConfigurableResource):
     http_timeout: float | None = None
     http_max_attempts: int = 6
     http_base_delay: float = 0.5
+    http_deadline: float | None = None  # None: each API's own default
+    http_max_body_mb: float | None = None
 
     def retry(self, default_timeout: float) -> RetryPolicy:
         return RetryPolicy(
             max_attempts=self.http_max_attempts,
             base_delay=self.http_base_delay,
             timeout=self.http_timeout or default_timeout,
+            deadline=self.http_deadline,
+            max_body_bytes=int(self.http_max_body_mb * 1024 * 1024) if self.http_max_body_mb else None,
         )
 
     def config(self) -> CompaniesConfig:
@@ -106,7 +113,10 @@ class BankClients(_HttpSettings):
         return config, config.by_id[company_id].bank_connections
 
     def token_store(self, connection_id: str) -> TokenStore:
-        return TokenStore(Path(self.secrets_dir) / "bank" / f"{connection_id}.json")
+        secrets = Path(self.secrets_dir)
+        ensure_dir(secrets / "bank")
+        os.chmod(secrets, PRIVATE.directory)  # owner-only, also when it existed before
+        return TokenStore(secrets / "bank" / f"{connection_id}.json")
 
     def client(self, company_id: str, connection_id: str) -> BankAggregator:
         config, connections = self.connections(company_id)
@@ -134,10 +144,15 @@ class Lake(dg.ConfigurableResource):
 
     root: str
     max_shrink: float = DEFAULT_MAX_SHRINK  # the volume guard's bound, a share of the stored rows
+    group_read: bool = False  # lake files readable by the owner's group (else owner-only)
 
     @property
     def path(self) -> Path:
         return Path(self.root)
+
+    @property
+    def modes(self) -> Modes:
+        return Modes.for_group_read(self.group_read)
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -145,3 +160,8 @@ class Warehouse(dg.ConfigurableResource):
 
     build_db: str
     published_db: str
+    group_read: bool = False  # the published copy readable by the owner's group (a BI service account)
+
+    @property
+    def modes(self) -> Modes:
+        return Modes.for_group_read(self.group_read)

@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from assets.lake import PRIVATE, ensure_dir
 from connectors.companies import CompaniesConfig
 from connectors.settings import DBT_PROJECT_DIR, Settings
 
@@ -181,7 +182,7 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        settings.build_db.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(settings.build_db.parent)
         # Every model is rebuilt whole from the lake; --full-refresh also recreates seeds whose columns changed.
         args = ["build", "--full-refresh", "--vars", json.dumps(dbt_vars(config, settings))]
         invocation = dbt.cli(args, context=context, raise_on_error=False)
@@ -194,6 +195,8 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
                 built.append(event)  # row counts need the database, which dbt holds until it exits
             else:
                 yield event
+        if settings.build_db.exists():
+            os.chmod(settings.build_db, PRIVATE.file)  # only dbt and the publish step read the build file
         counts = table_row_counts(settings.build_db)
         for output in built:
             table = ".".join(context.asset_key_for_output(output.output_name).path)  # keys are [schema, name]

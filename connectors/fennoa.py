@@ -6,6 +6,7 @@ DECIMAL(18,2), account numbers as text, dates as dates. Contract: docs/erp-apis.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections import deque
@@ -22,14 +23,18 @@ import pyarrow.compute as pc
 from connectors import offload, schemas
 from connectors.errors import BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
-from connectors.parsing import account_number, iso_date, money
+from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
+from connectors.parsing import account_number, iso_date, money, unsigned_money
 from connectors.schemas import MONEY
 from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec
 
 SOURCE = "fennoa"
 MAX_PAGE_SIZE = 500
 CHUNK_ROWS = 10_000
+# A full ledger page of 500 rows is about 150-250 kB; the chart, VAT codes and dimension lists are
+# one answer each, and a company with tens of thousands of projects stays well under 32 MB.
+DEADLINE = 120.0
+MAX_BODY_BYTES = 32 * MB
 
 T = TypeVar("T")
 # A fetched ledger page: its number, its rows as decoded, and its raw body when decoded fast (floats).
@@ -114,6 +119,7 @@ class FennoaClient(SessionClient):
         self.company_id = company_id
         self.page_size = page_size
         self.max_concurrency = max_concurrency
+        basic = base64.b64encode(f"{username}:{api_key}".encode()).decode()  # what httpx.BasicAuth sends
         self.session = ApiSession(
             SOURCE,
             company_id,
@@ -124,6 +130,9 @@ class FennoaClient(SessionClient):
             transport=transport,
             rate_limit=requests_per_second,
             sleep=sleep or time.sleep,
+            deadline=DEADLINE,
+            max_body_bytes=MAX_BODY_BYTES,
+            secrets=(username, api_key, basic, f"Basic {basic}"),
         )
         self.pages_fetched = 0
         self._periods: list[FiscalPeriod] | None = None
@@ -371,8 +380,9 @@ class FennoaClient(SessionClient):
         body = self.get(f"accounting_api/get/opening_balances/{period.id}", "opening_balances")
 
         def parse(r: dict[str, Any]) -> dict[str, Any]:
-            debit, credit = money(r.get("debit_sum"), "debit_sum"), money(r.get("credit_sum"), "credit_sum")
-            total = money(r.get("total_sum"), "total_sum")
+            debit = unsigned_money(r.get("debit_sum"), "debit_sum")
+            credit = unsigned_money(r.get("credit_sum"), "credit_sum")
+            total = money(r.get("total_sum"), "total_sum")  # signed: debit_sum - credit_sum
             if debit - credit != total:
                 raise ValueError(f"account {r.get('account_code')}: debit_sum - credit_sum != total_sum")
             return {
@@ -392,20 +402,20 @@ class FennoaClient(SessionClient):
 
         def fetch(account: str) -> dict[str, Any]:
             body = self.get(f"accounting_api/get/account_balance/{account}/{period.end.isoformat()}", "account_balance")
-            record = body.get("data") if isinstance(body.get("data"), dict) else body
-            return self._parse(
-                "account_balance",
-                lambda r: {
+            data = body.get("data")
+            record: dict[str, Any] = data if isinstance(data, dict) else body
+            try:
+                return {
                     "company_id": self.company_id,
                     "fiscal_year": int(period.key),
                     "period_id": period.id,
                     "account_number": account,
                     "balance_date": period.end,
-                    "debit": money(r.get("sum_debit"), "sum_debit"),
-                    "credit": money(r.get("sum_credit"), "sum_credit"),
-                },
-                [record],
-            )[0]
+                    "debit": unsigned_money(record.get("sum_debit"), "sum_debit"),
+                    "credit": unsigned_money(record.get("sum_credit"), "sum_credit"),
+                }
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise self._bad("account_balance", f"account {account}: {exc}") from None
 
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="fennoa") as pool:
             rows = list(pool.map(fetch, accounts))
@@ -525,6 +535,8 @@ def _ledger_columns(company_id: str, rows: list[Any], period: FiscalPeriod) -> d
     if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
         raise ValueError("an account number is not plain text")
     amounts = {side: _amounts([r.get(side) for r in rows]) for side in ("debit", "credit")}
+    if any(_has_negative(amounts[side]) for side in amounts):
+        raise ValueError("a debit or credit is negative")  # the row parser names page, row and side
     return {
         "company_id": pa.array([company_id] * n, pa.string()),
         "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
@@ -556,10 +568,16 @@ def _ledger_row(company_id: str, r: dict[str, Any], period: FiscalPeriod) -> dic
         "statement_number": _int_or_none(r.get("number")),
         "account_number": account_number(r["account"]),
         "description": r.get("description"),
-        "debit": money(r.get("debit"), "debit"),
-        "credit": money(r.get("credit"), "credit"),
+        "debit": unsigned_money(r.get("debit"), "debit"),
+        "credit": unsigned_money(r.get("credit"), "credit"),
         "dimensions": _dimensions(r.get("dimensions")),
     }
+
+
+def _has_negative(values: pa.Array) -> bool:
+    """Fennoa's debit and credit are non-negative amounts (a row has one or the other, docs/erp-apis.md
+    section 3): checked over the whole column at once."""
+    return bool(len(values) and pc.any(pc.less(values, pa.scalar(Decimal("0.00"), MONEY))).as_py())
 
 
 EXACT_BELOW = 10**13  # |amount| below this: a double pins down every cent, so the round trip below is exact
@@ -653,6 +671,8 @@ SPEC = ErpSpec(
     ),
     default_base_url="https://app.fennoa.com/api",
     build_client=_client,
+    default_deadline=DEADLINE,
+    max_body_bytes=MAX_BODY_BYTES,
     docs="Fennoa accounting API reference; docs/erp-apis.md section 3",
     endpoints=(
         Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"],

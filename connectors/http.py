@@ -1,18 +1,23 @@
-"""The shared HTTP layer: timeouts, bounded retries with backoff, Retry-After, concurrency limits.
+"""The shared HTTP layer: deadlines, bounded bodies, retries with backoff, Retry-After, concurrency
+limits, secret masking.
 
 Every connector sends its requests through `ApiSession.request`, so retry and rate-limit
-behaviour is the same for every API and tested once.
+behaviour is the same for every API and tested once. Each attempt has an overall deadline (connect,
+headers and every read of the body; httpx's own timeout only bounds each single operation) and a
+cap on the body's size, both per API with overrides in `RetryPolicy`. Each session owns a
+`Redactor` its client registers credentials and derived values with (`connectors.redact`).
 """
 
 from __future__ import annotations
 
 import email.utils
 import functools
+import io
 import random
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -20,10 +25,14 @@ from typing import Any, Self, TypeVar, overload
 
 import httpx
 
-from connectors.errors import AuthenticationError, ConnectorError, TransientError
+from connectors.errors import AuthenticationError, ConnectorError, ResponseTooLargeError, TransientError
+from connectors.redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RENEWALS = 3
+MB = 1024 * 1024
+DEFAULT_DEADLINE = 300.0  # seconds for one attempt, connect to last byte
+DEFAULT_MAX_BODY_BYTES = 64 * MB
 
 T = TypeVar("T")
 E = TypeVar("E", bound=ConnectorError)
@@ -31,10 +40,16 @@ E = TypeVar("E", bound=ConnectorError)
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How requests are retried and bounded. `deadline` and `max_body_bytes` left None take the API's
+    own defaults (its spec's `default_deadline` and `max_body_bytes`); `timeout` bounds each single
+    network operation (connect, one read), `deadline` a whole attempt."""
+
     max_attempts: int = 6
     base_delay: float = 0.5
     max_delay: float = 30.0
     timeout: float = 60.0
+    deadline: float | None = None
+    max_body_bytes: int | None = None
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before attempt `attempt + 1`: Retry-After if given, else full-jitter backoff."""
@@ -83,6 +98,10 @@ class RateLimiter:
             self._sleep(start - now)
 
 
+class _DeadlineExceededError(Exception):
+    """An attempt ran past its deadline while the body was still arriving."""
+
+
 class Retry(Exception):  # noqa: N818 - a signal to ask again, not an error
     """Raised by a response classifier: the answer is a transient fault, ask again."""
 
@@ -100,7 +119,13 @@ def _tls_context() -> ssl.SSLContext:
 
 
 class ApiSession:
-    """One company's connection to one API: an httpx client plus retry and concurrency policy."""
+    """One company's connection to one API: an httpx client plus retry, bounds and concurrency policy.
+
+    `deadline` and `max_body_bytes` are the API's defaults, used where the RetryPolicy leaves them
+    None. A deadline left to the API's default is never shorter than the policy's `timeout` (raising
+    the timeout for a slow server must not be undone by a shorter default deadline). `secrets` are
+    registered with the session's redactor at once; clients add derived values with `register_secret`.
+    """
 
     def __init__(
         self,
@@ -115,10 +140,19 @@ class ApiSession:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rate_limit: float | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        secrets: Iterable[str | None] = (),
     ):
         self.source = source
         self.company = company
         self.retry = retry or RetryPolicy()
+        self.redactor = Redactor()
+        self.redactor.add(*secrets)
+        self.deadline = self.retry.deadline if self.retry.deadline is not None else max(deadline, self.retry.timeout)
+        self.max_body_bytes = self.retry.max_body_bytes or max_body_bytes
+        if self.deadline <= 0 or self.max_body_bytes <= 0:
+            raise ValueError(f"{source}: the deadline and the body cap must be positive")
         self._gate = threading.BoundedSemaphore(max_concurrency)
         self._rng = random.Random()
         self._sleep = sleep
@@ -130,7 +164,7 @@ class ApiSession:
             auth=auth,
             headers=headers,
             verify=_tls_context(),
-            timeout=self.retry.timeout,
+            timeout=min(self.retry.timeout, self.deadline),
             transport=transport,
         )
 
@@ -145,7 +179,12 @@ class ApiSession:
     ) -> None:
         self.close()
 
+    def register_secret(self, *values: str | None) -> None:
+        """Mask these values (credentials, derived headers, tokens) in every error message."""
+        self.redactor.add(*values)
+
     def error(self, kind: type[E], endpoint: str, cause: str) -> E:
+        # the cause is masked in ConnectorError.__init__ (with this session's secrets among others)
         return kind(self.source, self.company, endpoint, cause)
 
     @overload
@@ -158,6 +197,7 @@ class ApiSession:
         prepare: Callable[[httpx.Request], None] | None = None,
         classify: Callable[[httpx.Response], T],
         on_unauthorized: Callable[[], bool] | None = None,
+        max_body_bytes: int | None = None,
         **kwargs: Any,
     ) -> T: ...
 
@@ -171,6 +211,7 @@ class ApiSession:
         prepare: Callable[[httpx.Request], None] | None = None,
         classify: None = None,
         on_unauthorized: Callable[[], bool] | None = None,
+        max_body_bytes: int | None = None,
         **kwargs: Any,
     ) -> httpx.Response: ...
 
@@ -183,6 +224,7 @@ class ApiSession:
         prepare: Callable[[httpx.Request], None] | None = None,
         classify: Callable[[httpx.Response], T] | None = None,
         on_unauthorized: Callable[[], bool] | None = None,
+        max_body_bytes: int | None = None,
         **kwargs: Any,
     ) -> T | httpx.Response:
         """Send a request, retrying transient failures; raise a ConnectorError naming the endpoint.
@@ -190,8 +232,15 @@ class ApiSession:
         `prepare(request)` adds per-attempt headers (signatures, the current token) to each attempt.
         `classify(response)` returns the parsed result, raises `Retry` for a transient fault in the
         body, or raises a ConnectorError. `on_unauthorized()` may renew a token and return True to
-        try again after a 401 (at most MAX_RENEWALS times per request).
+        try again after a 401 (at most MAX_RENEWALS times per request). `max_body_bytes` overrides
+        the session's cap for this endpoint.
+
+        An attempt that overruns the deadline is a transient fault (retried, then `TransientError`).
+        A body over the cap is a `ResponseTooLargeError` at once, not retried: the same question
+        gets the same answer, and asking again would only download up to the cap again; the remedy
+        is a smaller question (Netvisor splits its window) or a higher cap.
         """
+        limit = max_body_bytes or self.max_body_bytes
         last_cause = "no attempt made"
         renewals = 0
         for attempt in range(1, self.retry.max_attempts + 1):
@@ -204,9 +253,11 @@ class ApiSession:
                     prepare(request)  # outside the gate: preparing may itself send (a token request)
                 with self._gate:
                     self.requests_sent += 1
-                    response = self._client.send(request)
+                    response = self._send(request, endpoint, limit)
+            except _DeadlineExceededError:
+                last_cause = f"no complete answer within the {self.deadline:g} s deadline of an attempt"
             except httpx.TimeoutException:
-                last_cause = f"timed out after {self.retry.timeout:g} s"
+                last_cause = f"timed out after {min(self.retry.timeout, self.deadline):g} s"
             except httpx.TransportError as exc:
                 last_cause = f"network error ({type(exc).__name__})"
             else:
@@ -239,6 +290,44 @@ class ApiSession:
                 self._sleep(self.retry.delay(attempt, retry_after, self._rng))
         raise self.error(
             TransientError, endpoint, f"gave up after {self.retry.max_attempts} attempts; last error: {last_cause}"
+        )
+
+    def _send(self, request: httpx.Request, endpoint: str, limit: int) -> httpx.Response:
+        """Send one attempt and read its body within the deadline and the size cap.
+
+        The body is streamed: between reads the monotonic deadline is checked, so a server that
+        drips bytes cannot hold the attempt (each single read is bounded by the httpx timeout,
+        itself at most the deadline). Bodies of answers nobody reads (401, 403, retried statuses)
+        are not downloaded at all.
+        """
+        started = time.monotonic()
+        response = self._client.send(request, stream=True)
+        try:
+            if response.status_code in (401, 403) or response.status_code in RETRY_STATUSES:
+                return response  # decided on the status line and headers alone
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise self._too_large(endpoint, limit, f"declared {int(declared):,} bytes")
+            body, size = io.BytesIO(), 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(endpoint, limit, "more arrived")
+                body.write(chunk)
+                if time.monotonic() - started > self.deadline:
+                    raise _DeadlineExceededError
+            # What httpx's own `read()` does: the body, decoded, becomes `response.content`.
+            response._content = body.getvalue()
+        finally:
+            response.close()
+        return response
+
+    def _too_large(self, endpoint: str, limit: int, detail: str) -> ResponseTooLargeError:
+        return self.error(
+            ResponseTooLargeError,
+            endpoint,
+            f"response body exceeds the limit of {limit / MB:g} MB ({detail}); "
+            "raise max_body_bytes (NORDLEDGER_HTTP_MAX_BODY_MB) if the answer is genuine",
         )
 
 

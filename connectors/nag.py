@@ -19,12 +19,15 @@ import pyarrow as pa
 
 from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore, consent_expiry
 from connectors.errors import BadResponseError
-from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
+from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import iso_date, money
 from connectors.spec import AggregatorSpec, BankClientSettings, CredentialField
 
 SOURCE = "nag"
 RENEW_MARGIN = timedelta(minutes=2)
+# Account lists and transaction pages (one page per pagingToken) are small JSON answers.
+DEADLINE = 120.0
+MAX_BODY_BYTES = 32 * MB
 
 
 def _utcnow() -> datetime:
@@ -69,6 +72,9 @@ class NagClient(SessionClient, BankAggregator):
             transport=transport,
             headers={"X-Client-Id": client_id, "X-Client-Secret": client_secret},
             sleep=sleep or time.sleep,
+            deadline=DEADLINE,
+            max_body_bytes=MAX_BODY_BYTES,
+            secrets=(client_id, client_secret),
         )
         self.pages_fetched = 0
 
@@ -110,6 +116,7 @@ class NagClient(SessionClient, BankAggregator):
 
     def _token_set(self, body: dict[str, Any], authorized_at: datetime) -> TokenSet:
         try:
+            self._register(body["session"]["accessToken"], body["login"]["loginToken"])
             return TokenSet(
                 access_token=body["session"]["accessToken"],
                 access_expires=_parse_time(body["session"]["expires"]),
@@ -124,6 +131,15 @@ class NagClient(SessionClient, BankAggregator):
                 BadResponseError, "authentication", "token response without session/login"
             ) from None
 
+    def _register(self, *tokens: object) -> None:
+        self.session.register_secret(*(t for t in tokens if isinstance(t, str)))
+
+    def _load(self) -> TokenSet | None:
+        tokens = self.store.load()
+        if tokens is not None:
+            self._register(tokens.access_token, tokens.login_token)
+        return tokens
+
     # -- consent -----------------------------------------------------------------------------------
 
     def start_authorization(self, redirect_url: str) -> str:
@@ -134,6 +150,7 @@ class NagClient(SessionClient, BankAggregator):
         return url
 
     def complete_authorization(self, code: str) -> TokenSet:
+        self._register(code)
         body = self._call("POST", "v1/authentication/tokens", "authentication/tokens", json={"code": code})
         tokens = self._token_set(body, authorized_at=self.clock())
         self.store.save(tokens)
@@ -151,7 +168,7 @@ class NagClient(SessionClient, BankAggregator):
         )
 
     def access_token(self, force_renew: bool = False) -> str:
-        tokens = self.store.load()
+        tokens = self._load()
         if tokens is None:
             raise self._expired("never authorized")
         now = self.clock()
@@ -224,6 +241,7 @@ class NagClient(SessionClient, BankAggregator):
                         "transaction_id": str(t["id"]),
                         "booking_date": booking_date,
                         "state": t.get("state"),
+                        # signed by design (money out is negative): no sign check here
                         "amount": money((t.get("amount") or {}).get("value"), "amount"),
                         "currency": (t.get("amount") or {}).get("currency", "EUR"),
                         "balance": money((t.get("balance") or {}).get("value"), "balance"),
@@ -262,4 +280,6 @@ SPEC = AggregatorSpec(
     default_base_url="https://api.nordicapigateway.com",
     build_client=_client,
     schemas=SCHEMAS,
+    default_deadline=DEADLINE,
+    max_body_bytes=MAX_BODY_BYTES,
 )

@@ -25,16 +25,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import offload, schemas
-from connectors.errors import AuthenticationError, BadResponseError
+from connectors.errors import AuthenticationError, BadResponseError, ResponseTooLargeError
 from connectors.fiscal import FiscalPeriod, month_end
-from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
-from connectors.parsing import account_number, iso_date, money
+from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
+from connectors.parsing import account_number, iso_date, money, unsigned_money
 from connectors.schemas import MONEY, VAT_PERCENT
 from connectors.spec import ClientSettings, CompanyOption, CredentialField, Endpoint, ErpSpec
 
 SOURCE = "netvisor"
 ALGORITHMS = ("HMACSHA256", "SHA256")
 TRANSIENT = ("REQUEST_NOT_UNIQUE", "TECHNICAL_ERROR", "SYSTEM_MAINTANANCE", "SYSTEM_MAINTENANCE")
+TIMEOUT = 180.0  # Netvisor recommends 120-360 s for large answers
+# Netvisor has no paging: a ledger window is one answer. The window plan keeps answers near
+# WINDOW_BYTES (8 MB), but a dense month right after a sparse stretch is asked for whole (an L-size
+# company: about 35 MB a month, more at the year end). A window over the cap is asked for again in
+# halves (`NetvisorClient.ledger`), so the cap bounds memory without failing a big company.
+DEADLINE = 600.0
+MAX_BODY_BYTES = 128 * MB
 
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": pa.schema(
@@ -164,6 +171,16 @@ class WindowPlan:
         self.cursor = window[1] + timedelta(days=1)
         return window
 
+    def too_large(self, window: tuple[date, date], limit: int) -> tuple[date, date] | None:
+        """The answer for `window` was over `limit` bytes: its first half is asked for next, and the
+        rest of the month is planned again from that half's answer. None for a single day."""
+        if window[0] >= window[1]:
+            return None
+        first, second = split_window(window[0], window[1], 2)
+        self.cursor = second[0]
+        self.bytes_per_day = limit / ((window[1] - window[0]).days + 1)
+        return first
+
 
 _LOCAL_NAMES: dict[str, str] = {}
 
@@ -258,10 +275,14 @@ class NetvisorClient(SessionClient):
             company_id,
             self.base_url,
             max_concurrency=1,
-            retry=retry or RetryPolicy(timeout=180.0),
+            retry=retry or RetryPolicy(timeout=TIMEOUT),
             transport=transport,
             rate_limit=requests_per_second,
             sleep=sleep or time.sleep,
+            deadline=DEADLINE,
+            max_body_bytes=MAX_BODY_BYTES,
+            # the MAC's inputs; the HMAC key `customer_key&partner_key` is masked by its parts
+            secrets=(customer_id, customer_key, partner_id, partner_key),
         )
         self._lock = _customer_lock(customer_id)
         self.pages_fetched = 0
@@ -288,6 +309,7 @@ class NetvisorClient(SessionClient):
             self._customer_key,
             self._partner_key,
         )
+        self.session.register_secret(mac)
         request.headers.update(
             {
                 "X-Netvisor-Authentication-Sender": self.sender,
@@ -343,7 +365,7 @@ class NetvisorClient(SessionClient):
                         return None
                     detail = statuses[1] if len(statuses) > 1 else "no detail"
                     category, _, text = detail.partition("::")
-                    return category.strip(), text.strip()[:300]
+                    return category.strip(), text.strip()  # ConnectorError masks, then cuts it
         except ET.ParseError:
             raise Retry(f"malformed XML in HTTP {http_status} response") from None
         raise Retry(f"HTTP {http_status} response without ResponseStatus")
@@ -452,7 +474,8 @@ class NetvisorClient(SessionClient):
 
         Windows come from a `WindowPlan` (calendar months, split when dense). They are fetched one
         request at a time, ahead of decoding; large ones are decoded in worker processes
-        (`connectors.offload`), at most one per worker in flight, and yielded in order.
+        (`connectors.offload`), at most one per worker in flight, and yielded in order. A window
+        whose answer is over the body cap is asked for again in halves (down to a single day).
         """
         plan = WindowPlan(period.start, period.end)
 
@@ -469,7 +492,17 @@ class NetvisorClient(SessionClient):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netvisor") as pool:
             pending = pool.submit(fetch, window)
             while window is not None:
-                content = pending.result()
+                try:
+                    content = pending.result()
+                except ResponseTooLargeError as exc:
+                    smaller = plan.too_large(window, self.session.max_body_bytes)
+                    if smaller is None:
+                        raise self.session.error(
+                            ResponseTooLargeError, "accountingledger", f"window {window[0]} (one day): {exc.cause}"
+                        ) from None
+                    window = smaller
+                    pending = pool.submit(fetch, window)
+                    continue
                 start, end = window
                 plan.answered(window, len(content))
                 window = plan.next()
@@ -506,8 +539,9 @@ class NetvisorClient(SessionClient):
                             "period_id": period.id,
                             "account_number": number,
                             "balance_date": iso_date(_attr(balance, "Date"), "Date"),
-                            "debit": money(_text(balance, "Debet"), "Debet"),
-                            "credit": money(_text(balance, "Kredit"), "Kredit"),
+                            # Balance = Debet - Kredit: both are sums of one side, never negative
+                            "debit": unsigned_money(_text(balance, "Debet"), "Debet"),
+                            "credit": unsigned_money(_text(balance, "Kredit"), "Kredit"),
                         }
                     )
                 except ValueError as exc:
@@ -563,6 +597,7 @@ def _ledger_batch(
         accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
         if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
             raise ValueError("account")
+        # LineSum is signed by design (debit positive, credit negative): no sign check here.
         sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
         line_sum = sums.fill_null("0").cast(MONEY)
         vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
@@ -682,7 +717,9 @@ SPEC = ErpSpec(
     ),
     default_base_url="https://isvapi.netvisor.fi",
     build_client=_client,
-    default_timeout=180.0,  # Netvisor recommends 120-360 s for large answers
+    default_timeout=TIMEOUT,
+    default_deadline=DEADLINE,
+    max_body_bytes=MAX_BODY_BYTES,
     options=(
         CompanyOption("netvisor_mac_algorithm", "How requests are signed (the MAC's hash)", ALGORITHMS, "HMACSHA256"),
     ),

@@ -18,6 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar, TypeVarTuple
 
 from connectors.errors import TransientError
+from connectors.redact import redact
 
 WORKERS_ENV = "NORDLEDGER_DECODE_WORKERS"
 
@@ -110,3 +111,22 @@ def result(future: Future[T], source: str, company: str, endpoint: str) -> T:
             endpoint,
             "a decode worker process stopped unexpectedly (killed, or out of memory); nothing was written, run again",
         ) from None
+    except BaseException as exc:
+        _mask_remote_traceback(exc)
+        raise
+
+
+class WorkerTraceback(Exception):  # noqa: N818 - text standing in for a traceback, not an error
+    """The traceback of an exception raised in a decode worker, as text, secrets masked."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def _mask_remote_traceback(exc: BaseException) -> None:
+    # concurrent.futures attaches the worker's formatted traceback as the exception's __cause__; it
+    # quotes the message as the worker built it, where this process's secrets were not registered
+    # (the exception itself was rebuilt here by ConnectorError.__reduce__, and masked on the way).
+    cause = exc.__cause__
+    if cause is not None and type(cause).__name__ == "_RemoteTraceback":
+        exc.__cause__ = WorkerTraceback(redact(str(cause)))

@@ -13,7 +13,9 @@ from typing import Any
 
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("9999999999999999.99")  # DECIMAL(18,2)
-_FINNISH_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_FINNISH_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
 
 
 def money(value: Any, field: str) -> Decimal:
@@ -35,21 +37,34 @@ def money(value: Any, field: str) -> Decimal:
     return amount.quantize(CENT)
 
 
+def unsigned_money(value: Any, field: str) -> Decimal:
+    """`money` for a debit or a credit where the API documents both as non-negative amounts."""
+    amount = money(value, field)
+    if amount < 0:
+        raise ValueError(f"{field}: {value!r} is negative (debit and credit are non-negative amounts)")
+    return amount
+
+
 def iso_date(value: object, field: str) -> date:
-    """Parse `YYYY-MM-DD` (optionally with a time part) or Finnish `d.m.yyyy`."""
+    """Parse exactly a date: `YYYY-MM-DD`, an ISO datetime (`YYYY-MM-DDTHH:MM[:SS[.fff]][Z|±HH:MM]`,
+    whose date is taken as written), or Finnish `d.m.yyyy`. The whole text must parse: trailing
+    text is an error, not ignored. Surrounding whitespace is allowed."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not value:
         raise ValueError(f"{field}: expected a date, got {value!r}")
     text = value.strip()
-    match = _FINNISH_DATE.match(text)
     try:
-        if match:
+        if match := _FINNISH_DATE.fullmatch(text):
             day, month, year = (int(g) for g in match.groups())
             return date(year, month, day)
-        return date.fromisoformat(text[:10])
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        if _ISO_DATETIME.fullmatch(text):
+            return datetime.fromisoformat(text).date()
     except ValueError:
-        raise ValueError(f"{field}: {value!r} is not a valid date") from None
+        pass
+    raise ValueError(f"{field}: {value!r} is not a valid date")
 
 
 def account_number(value: object, field: str = "account") -> str:

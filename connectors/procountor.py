@@ -23,7 +23,7 @@ import pyarrow as pa
 from connectors import schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
-from connectors.http import ApiSession, Retry, RetryPolicy, SessionClient
+from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import CENT, account_number, iso_date, money
 from connectors.schemas import MONEY, VAT_PERCENT
 from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec, Incremental
@@ -41,6 +41,10 @@ NOT_OFFICIAL_STATUSES: dict[str | None, str] = {
 }
 RENEW_BEFORE_EXPIRY = 60.0
 REQUESTS_PER_SECOND = 18.0  # under the published 20 requests/s
+# Index pages hold 200 receipts (about 100 kB), a receipt's detail its transactions (a payroll
+# receipt with thousands of lines is a few MB), reports one row per account.
+DEADLINE = 120.0
+MAX_BODY_BYTES = 32 * MB
 
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": pa.schema(
@@ -115,6 +119,9 @@ class ProcountorClient(SessionClient):
             transport=transport,
             rate_limit=requests_per_second,
             sleep=sleep or time.sleep,
+            deadline=DEADLINE,
+            max_body_bytes=MAX_BODY_BYTES,
+            secrets=(client_id, client_secret, api_key),
         )
         self._clock = clock
         self._token: str | None = None
@@ -153,6 +160,7 @@ class ProcountorClient(SessionClient):
         )
         if "access_token" not in body:
             raise self.session.error(AuthenticationError, "oauth/token", "no access_token in the token response")
+        self.session.register_secret(str(body["access_token"]), body.get("refresh_token"))
         self._token = body["access_token"]
         self._token_expires = self._clock() + float(body.get("expires_in", 3600))
         self.tokens_issued += 1
@@ -192,7 +200,7 @@ class ProcountorClient(SessionClient):
                 raise self.session.error(BadResponseError, endpoint, f"HTTP {response.status_code}: {text}")
             return data
 
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         data = self.session.request(
             method,
             path,
@@ -381,6 +389,7 @@ class ProcountorClient(SessionClient):
             header = self._header(receipt, period, None)
             rows, number = [], 0
             for t in receipt.get("transactions") or []:
+                # accountingValue is signed by design (debit +, credit -): no sign check here.
                 amount = money(t.get("accountingValue"), "accountingValue")
                 pct = Decimal(str(t.get("vatPercent") or 0))
                 number += 1
@@ -472,6 +481,8 @@ SPEC = ErpSpec(
     default_base_url="https://api.procountor.com/latest/api",
     build_client=_client,
     requests_per_second=REQUESTS_PER_SECOND,
+    default_deadline=DEADLINE,
+    max_body_bytes=MAX_BODY_BYTES,
     docs="Procountor OpenAPI description and dev.procountor.com; docs/erp-apis.md section 2",
     endpoints=(
         Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"], "Chart of accounts (/coa).",

@@ -9,6 +9,10 @@
 | NORDLEDGER_SECRETS_DIR | <data>/secrets (bank tokens, owner-only files) |
 | NORDLEDGER_DBT_TARGET | local |
 | NORDLEDGER_HTTP_TIMEOUT, _MAX_ATTEMPTS, _BASE_DELAY | per API (60 s; Netvisor 180 s), 6 attempts, 0.5 s |
+| NORDLEDGER_HTTP_DEADLINE | per API: 120 s (Netvisor 600 s), and never below the timeout; one attempt, connect to last byte |
+| NORDLEDGER_HTTP_MAX_BODY_MB | per API: 32 MB (Netvisor 128 MB; an over-cap ledger window is asked for in halves) |
+| NORDLEDGER_VOLUME_GUARD_MAX_SHRINK | 0.5: a partition may lose at most half its rows without an explicit decision |
+| NORDLEDGER_GROUP_READ | unset: lake, warehouse and instance files are owner-only; 1: group-readable (BI) |
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ class Settings:
     http_timeout: float | None = None  # None: each API's own default
     http_max_attempts: int = 6
     http_base_delay: float = 0.5
+    http_deadline: float | None = None  # seconds per attempt; None: each API's own default
+    http_max_body_mb: float | None = None  # MiB per answer; None: each API's own default
+    volume_guard_max_shrink: float = 0.5  # share of a partition's stored rows it may lose unasked
+    group_read: bool = False  # files the pipeline writes readable by the owner's group, never by others
+
+    @property
+    def http_max_body_bytes(self) -> int | None:
+        """The body cap in bytes, as `RetryPolicy.max_body_bytes` takes it."""
+        return None if self.http_max_body_mb is None else int(self.http_max_body_mb * 1024 * 1024)
 
     @property
     def build_db(self) -> Path:
@@ -50,6 +63,26 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         value = env.get(name)
         return Path(value).expanduser().resolve() if value else default
 
+    def positive(name: str) -> float | None:
+        value = env.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        if not number > 0:
+            raise ValueError(f"{name} must be greater than 0, got {value!r}")
+        return number
+
+    def share(name: str, default: float) -> float:
+        number = positive(name)
+        if number is None:
+            return default
+        if number >= 1:
+            raise ValueError(f"{name} must be a share below 1 (0.5 = half the stored rows), got {number}")
+        return number
+
     data_dir = path("NORDLEDGER_DATA_DIR", PROJECT_ROOT / "data")
     return Settings(
         companies_file=path("NORDLEDGER_COMPANIES_FILE", PROJECT_ROOT / "companies.yaml"),
@@ -60,6 +93,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         http_timeout=float(env["NORDLEDGER_HTTP_TIMEOUT"]) if env.get("NORDLEDGER_HTTP_TIMEOUT") else None,
         http_max_attempts=int(env.get("NORDLEDGER_HTTP_MAX_ATTEMPTS", "6")),
         http_base_delay=float(env.get("NORDLEDGER_HTTP_BASE_DELAY", "0.5")),
+        http_deadline=positive("NORDLEDGER_HTTP_DEADLINE"),
+        http_max_body_mb=positive("NORDLEDGER_HTTP_MAX_BODY_MB"),
+        volume_guard_max_shrink=share("NORDLEDGER_VOLUME_GUARD_MAX_SHRINK", 0.5),
+        group_read=env.get("NORDLEDGER_GROUP_READ", "").strip().lower() in ("1", "true", "yes"),
     )
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from connectors.bank import BankAggregator
 from connectors.fiscal import FiscalPeriod
-from connectors.http import RetryPolicy
+from connectors.http import DEFAULT_DEADLINE, DEFAULT_MAX_BODY_BYTES, RetryPolicy
 
 Scope = Literal["company", "fiscal_year"]
 
@@ -118,7 +118,12 @@ class ErpSpec:
     endpoints: tuple[Endpoint, ...]
     requests_per_second: float | None = None  # client-side default cap, under the published limit
     max_concurrency: int = 4
-    default_timeout: float = 60.0
+    default_timeout: float = 60.0  # seconds for one network operation (connect, one read)
+    # One attempt's deadline (connect to last byte) and the cap on one answer's body, where the
+    # RetryPolicy leaves them None (NORDLEDGER_HTTP_DEADLINE / _MAX_BODY_MB unset). The client
+    # applies the same values: each connector module declares them once as constants.
+    default_deadline: float = DEFAULT_DEADLINE
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     options: tuple[CompanyOption, ...] = ()
     docs: str = ""  # where the vendor publishes the contract
 
@@ -162,6 +167,8 @@ class AggregatorSpec:
     default_base_url: str
     build_client: Callable[[BankClientSettings], BankAggregator]
     schemas: Mapping[str, pa.Schema] = field(default_factory=dict)
+    default_deadline: float = DEFAULT_DEADLINE  # as on ErpSpec
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
     def credential_names(self) -> tuple[str, ...]:

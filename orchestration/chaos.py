@@ -1,15 +1,23 @@
 """`make chaos`: run the whole pipeline under seeded faults and compare it with a fault-free run.
 
 Prints, per seed, the faults the simulator injected (by API and kind), whether every run survived,
-and how many mart rows differ from the fault-free run (must be 0). Options: --rate, --seeds.
+and how many mart rows differ from the fault-free run (must be 0). Then two cases on the fault-free
+run's data: the ERP suddenly answers "no fiscal years" for a company (the volume guard must refuse it
+and the published marts stay as they were), and a warehouse run is killed in the middle of dbt (the
+dead run is reaped, its pool slot freed, and the next run publishes the same marts). Options: --rate,
+--seeds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -62,6 +70,68 @@ def _run(url: str, workdir: Path, log=lambda *_: None) -> tuple[bool, Path, int]
     return all(r.success for r in results), settings.published_db, len(results)
 
 
+KILLED_WAREHOUSE = """
+import sys, dagster as dg
+from connectors.settings import load_settings
+from orchestration.definitions import build_pipeline
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    build_pipeline(load_settings()).defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance)
+"""
+
+
+def _empty_answer(url: str, workdir: Path, expected: Counter) -> tuple[bool, str]:
+    """Fennoa answers no fiscal years for aurora: every extract of it must be refused, nothing lost."""
+    httpx.post(f"{url}/_sim/tamper", json={"api": "fennoa", "company": "aurora", "kind": "no_periods"})
+    lines: list[str] = []
+    try:
+        _, db, _ = _run(url, workdir, log=lines.append)
+    finally:
+        httpx.delete(f"{url}/_sim/tamper")
+    refused = any("volume guard" in line for line in lines)
+    lost = sum(((expected - _marts(db)) + (_marts(db) - expected)).values())
+    return (
+        refused and lost == 0,
+        f"volume guard refused: {'yes' if refused else 'NO'}; mart rows lost or changed: {lost}",
+    )
+
+
+def _kill_mid_dbt(workdir: Path, expected: Counter) -> tuple[bool, str]:
+    """A warehouse run SIGKILLed while dbt writes; the next run must not wait for its pool slot."""
+    from connectors.settings import PROJECT_ROOT, load_settings
+    from orchestration.definitions import build_pipeline
+    from orchestration.recovery import reap_dead_runs
+    from orchestration.runner import QUIET
+
+    home = workdir / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copy(PROJECT_ROOT / "orchestration/instance/dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, "NORDLEDGER_COMPANIES_FILE": str(workdir / "companies.yaml"),
+           "NORDLEDGER_DATA_DIR": str(workdir / "data")}  # fmt: skip
+    build_db = workdir / "data" / "warehouse" / "build.duckdb"
+    build_db.unlink(missing_ok=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WAREHOUSE, str(home)], env=env, cwd=PROJECT_ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        deadline = time.monotonic() + 300
+        while not build_db.exists() and worker.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        if worker.poll() is None:  # else it finished before the kill: the case reports 0 reaped and fails
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+        reaped = reap_dead_runs(instance)
+        started = time.monotonic()
+        rerun = build_pipeline(load_settings(env)).defs.resolve_job_def("warehouse_job")
+        ok = rerun.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET).success
+        took = time.monotonic() - started
+    lost = sum(((expected - _marts(workdir / "data/warehouse/warehouse.duckdb")) + (
+        _marts(workdir / "data/warehouse/warehouse.duckdb") - expected)).values())  # fmt: skip
+    summary = f"dead runs reaped: {len(reaped)}; next run {'ok' if ok else 'FAILED'} in {took:.0f} s; mart rows lost or changed: {lost}"
+    return ok and len(reaped) == 1 and lost == 0, summary
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.chaos")
     parser.add_argument("--rate", type=float, default=0.1, help="share of requests that get a fault")
@@ -102,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             for line in failures:
                 print(f"  seed {seed} failure: {line.strip()}", file=sys.stderr)
+        print()
+        for name, case in (
+            ("empty answer (no fiscal years for aurora)", lambda: _empty_answer(url, Path(tmp) / "clean", expected)),
+            ("warehouse run killed mid-dbt", lambda: _kill_mid_dbt(Path(tmp) / "clean", expected)),
+        ):
+            passed, summary = case()
+            failed |= not passed
+            print(f"{name}: {'ok' if passed else 'FAILED'} - {summary}")
     return 1 if failed else 0
 
 

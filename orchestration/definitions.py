@@ -39,11 +39,17 @@ def resources(settings: Settings) -> dict[str, object]:
     return {
         "erp": ErpClients.from_settings(settings),
         "bank": BankClients.from_settings(settings),
-        "lake": Lake(root=str(settings.lake_root)),
+        "lake": Lake(
+            root=str(settings.lake_root),
+            max_shrink=settings.volume_guard_max_shrink,
+            group_read=settings.group_read,
+        ),
         "dbt": DbtCliResource(
             project_dir=dbt_project(settings.dbt_target), target=settings.dbt_target, dbt_executable=dbt_executable()
         ),
-        "warehouse": Warehouse(build_db=str(settings.build_db), published_db=str(settings.published_db)),
+        "warehouse": Warehouse(
+            build_db=str(settings.build_db), published_db=str(settings.published_db), group_read=settings.group_read
+        ),
     }
 
 

@@ -97,6 +97,7 @@ def ensure_dagster_home() -> Path:
     """The instance directory (DAGSTER_HOME, by default the project's dagster_home), with its dagster.yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)  # the instance's runs, logs and event log are the owner's
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text((PROJECT_ROOT / "orchestration" / "instance" / "dagster.yaml").read_text())

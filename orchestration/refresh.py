@@ -22,7 +22,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
-from assets.lake import PART, partition_dir
+from assets.lake import PART, PRIVATE, ensure_dir, partition_dir
 from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from connectors.bank import TokenStore, consent_expiry
 from connectors.companies import CompaniesConfig, Company
@@ -75,7 +75,8 @@ def range_request(
 def _fingerprint_key(settings: Settings) -> bytes:
     path = settings.secrets_dir / "fingerprint.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_dir(path.parent)
+        os.chmod(path.parent, PRIVATE.directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(secrets.token_bytes(32))

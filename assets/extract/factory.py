@@ -143,7 +143,7 @@ def _extract_partition(
     )
     if fiscal_year is None:
         pages_before = client.pages_fetched
-        written = write_partition(directory, endpoint.schema, endpoint.fetch(client), guard)
+        written = write_partition(directory, endpoint.schema, endpoint.fetch(client), guard, lake.modes)
         start = end = None
         mode = "full"
     else:
@@ -177,7 +177,7 @@ def _extract_partition(
         else:
             batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
             mode = "full" + (f" ({how.reason})" if how is not None else "")
-        written = write_partition(directory, endpoint.schema, batches, guard)
+        written = write_partition(directory, endpoint.schema, batches, guard, lake.modes)
         start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
     out.append(
         {

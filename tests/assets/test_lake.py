@@ -108,3 +108,16 @@ def test_a_write_sweeps_dead_writers_temporary_files_but_never_a_live_ones(tmp_p
         assert live_file in sweep_stale(directory)
     finally:
         live.kill()
+
+
+def test_partitions_are_owner_only_by_default_and_group_readable_on_request(tmp_path):
+    from assets.lake import Modes
+
+    private = write_partition(partition_dir(tmp_path, "fennoa", "ledger", "a", "2025"), SCHEMA, batches(1))
+    assert private.path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "raw").stat().st_mode & 0o777 == 0o700
+    assert private.path.parent.stat().st_mode & 0o777 == 0o700
+    shared = partition_dir(tmp_path / "shared", "fennoa", "ledger", "a", "2025")
+    written = write_partition(shared, SCHEMA, batches(1), modes=Modes.for_group_read(True))
+    assert written.path.stat().st_mode & 0o777 == 0o640
+    assert shared.stat().st_mode & 0o777 == 0o750

@@ -82,6 +82,15 @@ def test_every_mart_materialization_carries_its_row_count(pipeline):
         assert event.asset_materialization.metadata["dagster/row_count"].value == rows, name
 
 
+def test_nothing_the_pipeline_writes_is_readable_by_other_users(pipeline):
+    data = pipeline["settings"].lake_root.parent
+    written = [p for p in data.rglob("*") if not p.is_symlink()]
+    assert len(written) > 50
+    readable = [str(p.relative_to(data)) for p in written if p.stat().st_mode & 0o007]
+    assert readable == []
+    assert (data / "secrets").stat().st_mode & 0o077 == 0
+
+
 def test_rerunning_the_extracts_leaves_the_same_files(pipeline):
     lake, defs = pipeline["settings"].lake_root, pipeline["defs"]
     before = _digests(lake)
