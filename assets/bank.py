@@ -13,7 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from assets.lake import PART, partition_dir, write_partition
+from assets.lake import (
+    ACCEPT_TAG,
+    PART,
+    VolumeDropError,
+    VolumeGuard,
+    accepted_keys,
+    is_accepted,
+    partition_dir,
+    write_partition,
+)
 from assets.partitions import split_key
 from assets.resources import BankClients, ErpClients, Lake
 from connectors.bank import SCHEMAS, ConsentExpiredError
@@ -21,6 +30,13 @@ from connectors.companies import CompaniesConfig
 from connectors.fiscal import periods_for_key
 
 SOURCE = "nag"
+
+
+def _guard(
+    context: dg.AssetExecutionContext, lake: Lake, endpoint: str, company: str, fiscal_year: str | None
+) -> VolumeGuard:
+    accepted = is_accepted(accepted_keys(context.run.tags.get(ACCEPT_TAG)), company, fiscal_year)
+    return VolumeGuard(lake.path, SOURCE, endpoint, company, fiscal_year, accepted, lake.max_shrink)
 
 
 def merge_sync(existing: pa.Table | None, fresh: pa.Table, account_id: str, since) -> pa.Table:
@@ -72,15 +88,20 @@ def build_bank_assets(
                     failed = True
             if failed:
                 continue  # keep the stored accounts rather than drop a connection that could not be read
-            written = write_partition(
-                partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
-                SCHEMAS["bank_accounts"],
-                batches,
-                modes=lake.modes,
-            )
+            try:
+                written = write_partition(
+                    partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
+                    SCHEMAS["bank_accounts"],
+                    batches,
+                    _guard(context, lake, "bank_accounts", company, None),
+                    modes=lake.modes,
+                )
+            except VolumeDropError as exc:
+                problems.append(str(exc))
+                continue
             rows += written.rows
         if problems:
-            raise dg.Failure("Bank consent needs attention:\n" + "\n".join(problems))
+            raise dg.Failure("Bank data needs attention:\n" + "\n".join(problems))
         return dg.MaterializeResult(metadata={"dagster/row_count": rows})
 
     @dg.asset(
@@ -139,9 +160,18 @@ def build_bank_assets(
                     table = table.sort_by(
                         [("account_id", "ascending"), ("booking_date", "ascending"), ("transaction_id", "ascending")]
                     )
-                    write_partition(directory, SCHEMAS["bank_transactions"], table.to_batches(), modes=lake.modes)
+                    try:
+                        write_partition(
+                            directory,
+                            SCHEMAS["bank_transactions"],
+                            table.to_batches(),
+                            _guard(context, lake, "bank_transactions", company, year),
+                            modes=lake.modes,
+                        )
+                    except VolumeDropError as exc:
+                        problems.append(str(exc))
         if problems:
-            raise dg.Failure("Bank consent needs attention:\n" + "\n".join(problems))
+            raise dg.Failure("Bank data needs attention:\n" + "\n".join(problems))
         return dg.MaterializeResult(
             metadata={
                 "synced": dg.MetadataValue.md(

@@ -88,6 +88,15 @@ class VolumeDropError(Exception):
         return type(self), (self.source, self.endpoint, self.company, self.fiscal_year, self.stored, self.new)
 
 
+def drastic(stored: int, new: int, max_shrink: float = DEFAULT_MAX_SHRINK) -> bool:
+    """Whether replacing `stored` rows with `new` (-1: they disappear) needs an explicit decision:
+    always when rows would vanish; by share only from SHARE_FROM_ROWS rows (a chart losing 2 of 3
+    accounts is an edit, a ledger losing 60 % of its lines is a source that answers less)."""
+    if stored <= 0:
+        return False
+    return new <= 0 or (stored >= SHARE_FROM_ROWS and new < stored * (1 - max_shrink))
+
+
 @dataclass(frozen=True)
 class VolumeGuard:
     """The rule for one partition: how much it may shrink, and whether this run accepted more."""
@@ -101,12 +110,7 @@ class VolumeGuard:
     max_shrink: float = DEFAULT_MAX_SHRINK
 
     def drop(self, stored: int, new: int) -> bool:
-        """Whether replacing `stored` rows with `new` (-1: the partition disappears) needs a decision:
-        always when rows would vanish; by share only from SHARE_FROM_ROWS rows (a chart losing 2 of 3
-        accounts is an edit, a ledger losing 60 % of its lines is a source that answers less)."""
-        if stored <= 0:
-            return False
-        return new <= 0 or (stored >= SHARE_FROM_ROWS and new < stored * (1 - self.max_shrink))
+        return drastic(stored, new, self.max_shrink)
 
     def error(self, stored: int, new: int) -> VolumeDropError:
         return VolumeDropError(self.source, self.endpoint, self.company, self.fiscal_year, stored, new)
@@ -118,7 +122,13 @@ def accepted_keys(tag_value: str | None) -> frozenset[str]:
 
 
 def is_accepted(keys: frozenset[str], company: str, fiscal_year: str | None) -> bool:
-    return "*" in keys or company in keys or (fiscal_year is not None and f"{company}|{fiscal_year}" in keys)
+    """Whether the run accepted a change of this partition; for a whole company (`fiscal_year` None,
+    as the warehouse check asks), any accepted key of that company counts."""
+    if "*" in keys or company in keys:
+        return True
+    if fiscal_year is None:
+        return any(k.startswith(f"{company}|") for k in keys)
+    return f"{company}|{fiscal_year}" in keys
 
 
 def partition_dir(root: Path, source: str, endpoint: str, company: str, fiscal_year: str | None) -> Path:
@@ -137,7 +147,8 @@ def stored_rows(directory: Path) -> int:
     return pq.ParquetFile(part).metadata.num_rows if part.exists() else 0
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -157,7 +168,7 @@ def sweep_stale(directory: Path, prefix: str = TMP_PREFIX) -> list[Path]:
             age = now - path.stat().st_mtime
         except FileNotFoundError:
             continue
-        gone = not pid_text.isdigit() or not _alive(int(pid_text))  # this process's own files are alive
+        gone = not pid_text.isdigit() or not alive(int(pid_text))  # this process's own files are alive
         if gone or age > STALE_AFTER_SECONDS:
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -165,11 +176,18 @@ def sweep_stale(directory: Path, prefix: str = TMP_PREFIX) -> list[Path]:
 
 
 def _to_trash(root: Path, directory: Path) -> Path:
-    """Move a partition's file into the lake's trash (same filesystem: a rename), keeping its path."""
+    """Keep a copy of a partition's file in the lake's trash, under its own path. A hard link (a copy
+    where links are not possible), so the partition itself is still replaced by one atomic rename and
+    the old bytes survive whatever happens next."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = root / TRASH / f"{stamp}-{uuid.uuid4().hex[:8]}" / directory.relative_to(root) / PART
     ensure_dir(target.parent)
-    os.replace(directory / PART, target)
+    try:
+        os.link(directory / PART, target)
+    except OSError:
+        shutil.copy2(directory / PART, target)
+        with open(target, "rb") as fh:
+            os.fsync(fh.fileno())
     return target
 
 

@@ -6,12 +6,13 @@ open keeps a consistent view of it and sees the new data when it reconnects.
 
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from assets.lake import ACCEPT_TAG, PRIVATE, Modes, accepted_keys, ensure_dir, is_accepted, sweep_stale
+from assets.lake import ACCEPT_TAG, PRIVATE, Modes, accepted_keys, drastic, ensure_dir, is_accepted, sweep_stale
 from assets.resources import Lake, Warehouse
 from assets.transform import WRITER_POOL
 
@@ -113,8 +114,19 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description="Read-only copy of the marts for BI tools, swapped in atomically.",
     )
-    def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def published_warehouse(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, lake: Lake
+    ) -> dg.MaterializeResult:
         target = Path(warehouse.published_db)
+        # the same rule as the gl_volume_guard check, here too: publishing this asset alone skips the check
+        accepted = accepted_keys(context.run.tags.get(ACCEPT_TAG))
+        refused = [d for d in gl_drops(target, Path(warehouse.build_db), accepted, lake.max_shrink) if not d.accepted]
+        if refused:
+            raise dg.Failure(
+                description="Not published: " + "; ".join(d.message for d in refused) + f". If the change is "
+                f"real, run again with the tag {ACCEPT_TAG}=<company> (or =*).",
+                metadata={"refused_companies": ", ".join(d.company for d in refused)},
+            )
         tables = publish_marts(Path(warehouse.build_db), target, warehouse.modes)
         context.log.info(f"published {len(tables)} tables to {target}")
         return dg.MaterializeResult(
@@ -146,6 +158,28 @@ def gl_rows_by_company(db: Path) -> dict[str, int]:
         con.close()
 
 
+@dataclass(frozen=True)
+class GlDrop:
+    company: str
+    published: int
+    built: int
+    accepted: bool
+
+    @property
+    def message(self) -> str:
+        return f"company '{self.company}': the published general ledger has {self.published} rows, the new build {self.built}"
+
+
+def gl_drops(published_db: Path, build_db: Path, accepted: frozenset[str], max_shrink: float) -> list[GlDrop]:
+    """Companies whose general ledger vanishes or shrinks drastically from the published copy to the build."""
+    published, built = gl_rows_by_company(published_db), gl_rows_by_company(build_db)
+    return [
+        GlDrop(company, before, built.get(company, 0), is_accepted(accepted, company, None))
+        for company, before in sorted(published.items())
+        if drastic(before, built.get(company, 0), max_shrink)
+    ]
+
+
 def build_volume_check(gl_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     """The warehouse's volume guard: a blocking check between the dbt build and the publish."""
 
@@ -160,19 +194,12 @@ def build_volume_check(gl_key: dg.AssetKey) -> dg.AssetChecksDefinition:
     def gl_volume_guard(
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, lake: Lake
     ) -> dg.AssetCheckResult:
-        published = gl_rows_by_company(Path(warehouse.published_db))
-        built = gl_rows_by_company(Path(warehouse.build_db))
         accepted = accepted_keys(context.run.tags.get(ACCEPT_TAG))
-        rows, refused = [], []
-        for company, before in sorted(published.items()):
-            now = built.get(company, 0)
-            if before > 0 and now < before * (1 - lake.max_shrink):
-                ok = is_accepted(accepted, company, None)
-                rows.append(f"| {company} | {before} | {now} | {'accepted' if ok else 'refused'} |")
-                if not ok:
-                    refused.append(
-                        f"company '{company}': the published general ledger has {before} rows, the new build {now}"
-                    )
+        drops = gl_drops(Path(warehouse.published_db), Path(warehouse.build_db), accepted, lake.max_shrink)
+        rows = [
+            f"| {d.company} | {d.published} | {d.built} | {'accepted' if d.accepted else 'refused'} |" for d in drops
+        ]
+        refused = [d.message for d in drops if not d.accepted]
         table = "\n".join(["| company | published rows | built rows | decision |", "|---|---:|---:|---|", *rows])
         return dg.AssetCheckResult(
             passed=not refused,
@@ -183,7 +210,7 @@ def build_volume_check(gl_key: dg.AssetKey) -> dg.AssetChecksDefinition:
             )
             if refused
             else None,
-            metadata={"companies": dg.MetadataValue.md(table), "companies_checked": len(published)},
+            metadata={"companies": dg.MetadataValue.md(table), "drops": len(drops)},
         )
 
     return gl_volume_guard

@@ -183,6 +183,10 @@ class ApiSession:
         """Mask these values (credentials, derived headers, tokens) in every error message."""
         self.redactor.add(*values)
 
+    def register_single_use_secret(self, value: str | None) -> None:
+        """Mask a value made for one request (a signature); only the latest ones are kept."""
+        self.redactor.add_recent(value)
+
     def error(self, kind: type[E], endpoint: str, cause: str) -> E:
         # the cause is masked in ConnectorError.__init__ (with this session's secrets among others)
         return kind(self.source, self.company, endpoint, cause)

@@ -309,7 +309,7 @@ class NetvisorClient(SessionClient):
             self._customer_key,
             self._partner_key,
         )
-        self.session.register_secret(mac)
+        self.session.register_single_use_secret(mac)
         request.headers.update(
             {
                 "X-Netvisor-Authentication-Sender": self.sender,

@@ -19,6 +19,7 @@ import json
 import re
 import threading
 import weakref
+from collections import deque
 from urllib.parse import quote, quote_plus
 
 MASK = "[redacted]"
@@ -62,11 +63,16 @@ def _variants(value: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
+RECENT_VALUES = 64 * 5  # forms of the last 64 single-use values
+
+
 class Redactor:
     """The secrets of one session. Registered while the session lives (weakly held)."""
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        # Single-use values (a Netvisor MAC per request): only the latest few can still be echoed back.
+        self._recent: deque[str] = deque(maxlen=RECENT_VALUES)
         self._lock = threading.Lock()
         with _REGISTRY_LOCK:
             _REGISTRY.add(self)
@@ -79,9 +85,16 @@ class Redactor:
                 self._values |= forms
             _invalidate()
 
+    def add_recent(self, value: str | None) -> None:
+        """Register a single-use derived value; only the last RECENT_VALUES of them are kept."""
+        if value:
+            with self._lock:
+                self._recent.extend(_variants(value))
+            _invalidate()
+
     def values(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(self._values)
+            return frozenset(self._values) | frozenset(self._recent)
 
     def __call__(self, text: str) -> str:
         return _mask(text, self.values())

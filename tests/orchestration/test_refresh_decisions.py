@@ -82,3 +82,17 @@ def test_consent_states_at_their_boundaries():
     assert consent_state(expires, expires - timedelta(days=14, seconds=1), 14) == "ok"
     assert consent_state(expires, expires - timedelta(days=14), 14) == "warning"
     assert consent_state(expires, expires, 14) == "expired"
+
+
+def test_a_run_worker_is_gone_when_its_pid_is_free_or_belongs_to_a_later_process():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from orchestration.recovery import worker_gone
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert worker_gone(int(finished.stdout), time.time())  # no such process any more
+    assert not worker_gone(os.getpid(), time.time())  # this process, reported after it started
+    assert worker_gone(os.getpid(), time.time() - 365 * 86400)  # the pid was reported long before it started
