@@ -84,10 +84,17 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
+        self.per_second = per_second
         self.interval = 1.0 / per_second
         self._next = 0.0
         self._lock = threading.Lock()
         self._clock, self._sleep = clock, sleep
+
+    def tighten(self, per_second: float) -> None:
+        """Lower the rate to `per_second` if that is slower (sessions sharing this limiter may ask for less)."""
+        with self._lock:
+            if per_second < self.per_second:
+                self.per_second, self.interval = per_second, 1.0 / per_second
 
     def wait(self) -> None:
         with self._lock:
@@ -140,6 +147,7 @@ class ApiSession:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rate_limit: float | None = None,
+        limiter: RateLimiter | None = None,
         deadline: float = DEFAULT_DEADLINE,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         secrets: Iterable[str | None] = (),
@@ -158,7 +166,8 @@ class ApiSession:
         self._sleep = sleep
         self.requests_sent = 0
         self.retries = 0
-        self._limiter = RateLimiter(rate_limit, sleep=sleep) if rate_limit else None
+        # `limiter`: one shared with other sessions (an API whose limit counts per client, not per company)
+        self._limiter = limiter or (RateLimiter(rate_limit, sleep=sleep) if rate_limit else None)
         self._client = httpx.Client(
             base_url=base_url,
             auth=auth,

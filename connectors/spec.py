@@ -27,7 +27,7 @@ class ErpClient(Protocol):
     """What the pipeline needs of any ERP client, beside its endpoints' own fetch functions."""
 
     company_id: str
-    pages_fetched: int
+    pages_fetched: int  # API requests sent so far (pages, detail calls; Procountor counts its tokens too)
 
     def fiscal_periods(self) -> list[FiscalPeriod]:
         """Every fiscal year the ERP knows for the company, with its real start and end dates."""

@@ -2,13 +2,16 @@
 
 The books are ERP-neutral: each simulator app renders them in its own API's shape. Every valid
 voucher balances; each fiscal year opens with a voucher that carries the previous year's balance
-sheet forward, with the previous year's result moved into retained earnings (2250).
+sheet forward, with the previous year's result moved into retained earnings (2250). A profile with
+`rich_cases` also has lines split across dimension items, partly or not deductible purchase VAT and
+zero-rated EU sales (every line still explicit here; an ERP that derives VAT leaves out `implied_vat`
+lines).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
@@ -73,7 +76,17 @@ class Line:
     description: str
     vat_code: str = ""
     vat_percent: Decimal = Decimal("0")
-    dimensions: tuple[tuple[str, str], ...] = ()  # (dimension type id, item code)
+    dimensions: tuple[tuple[str, str], ...] = ()  # (dimension type id, item code): the whole line
+    # (dimension type id, item code, amount): this type's items share the line, amounts summing to it
+    splits: tuple[tuple[str, str, Decimal], ...] = ()
+    vat_deduction: Decimal = Decimal("100")  # percent of a net line's VAT that is deductible
+    implied_vat: bool = False  # a VAT posting that follows from a net line's rate and deduction
+
+    def dimension_amounts(self) -> list[tuple[str, str, Decimal]]:
+        """(type, item, amount) of every dimension item the line is booked to."""
+        split_types = {t for t, _, _ in self.splits}
+        whole = [(t, code, self.amount) for t, code in self.dimensions if t not in split_types]
+        return whole + list(self.splits)
 
 
 @dataclass
@@ -121,6 +134,7 @@ class CompanyProfile:
     lines_per_year: int = 2400
     seed: int = 1
     locked_through: date | None = None  # fiscal years ending on or before are locked
+    rich_cases: bool = False  # dimension splits, partly deductible VAT, zero-rated EU sales
 
 
 @dataclass
@@ -250,17 +264,19 @@ class _Generator:
             net = self.money(200, 9000)
             vat = _q(net * rate / 100)
             account = self.rng.choice(("3000", "3010"))
-            v = self.add(
-                fy,
-                day,
-                "IN",
-                f"Myyntilasku {self.next_id}",
-                [
-                    Line("1700", net + vat, "Myyntisaamiset"),
-                    Line(account, -net, "Myynti", "ALV_MYYNTI", rate, self.dims()),
-                    Line("2939", -vat, "ALV-velka"),
-                ],
-            )
+            sale = Line(account, -net, "Myynti", "ALV_MYYNTI", rate, self.dims())
+            lines = [Line("1700", net + vat, "Myyntisaamiset"), sale, Line("2939", -vat, "ALV-velka", implied_vat=True)]
+            if self.p.rich_cases:
+                roll = self.rng.random()
+                if roll < 0.08:  # goods to another EU member state: zero-rated, no VAT line
+                    vat = Decimal(0)
+                    sale = Line(account, -net, "Yhteisömyynti", "EU_MYYNTI", Decimal(0), sale.dimensions)
+                    lines = [Line("1700", net, "Myyntisaamiset"), sale]
+                elif roll < 0.30:  # the sale shared by two cost centres
+                    first, second = self.rng.sample([code for code, _ in DIMENSION_TYPES["1"][1]], 2)
+                    share = _q(net * Decimal(self.rng.choice((40, 55, 60, 75))) / 100)
+                    lines[1] = replace(sale, splits=(("1", first, -share), ("1", second, share - net)))
+            v = self.add(fy, day, "IN", f"Myyntilasku {self.next_id}", lines)
             pay_day = day + timedelta(days=self.rng.randint(7, 30))
             if v is not None and pay_day <= fy.end:
                 self.add(
@@ -276,24 +292,31 @@ class _Generator:
             account = self.rng.choice(("4000", "4450", "8050", "8380"))
             roll = self.rng.random()
             status = "deleted" if roll < 0.02 else "invalidated" if roll < 0.04 else "valid"
-            v = self.add(
-                fy,
-                day,
-                "PU",
-                f"Ostolasku {self.next_id}",
-                [
-                    Line(account, net, "Osto", "ALV_OSTO", rate, self.dims()),
-                    Line("1763", vat, "ALV-saaminen"),
+            lines = [
+                Line(account, net, "Osto", "ALV_OSTO", rate, self.dims()),
+                Line("1763", vat, "ALV-saaminen", implied_vat=True),
+                Line("2871", -(net + vat), "Ostovelat"),
+            ]
+            if self.p.rich_cases and self.rng.random() < 0.15:
+                # Entertainment (0 %) or a car used half privately (50 %): the VAT that is not
+                # deductible stays on the expense account.
+                deduction = self.rng.choice((Decimal(0), Decimal(50)))
+                deductible = _q(vat * deduction / 100)
+                dims = lines[0].dimensions
+                lines = [
+                    Line("8050", net, "Osto, vähennys rajoitettu", "ALV_OSTO", rate, dims, vat_deduction=deduction),
+                    Line("8050", vat - deductible, "Vähennyskelvoton ALV", dimensions=dims, implied_vat=True),
+                    Line("1763", deductible, "ALV-saaminen", implied_vat=True),
                     Line("2871", -(net + vat), "Ostovelat"),
-                ],
-                status,
-            )
+                ]
+                lines = [line for line in lines if line.amount or not line.implied_vat]
+            v = self.add(fy, day, "PU", f"Ostolasku {self.next_id}", lines, status)
             if v is not None and status == "valid" and self.rng.random() < 0.03:
                 old_net = net + self.money(10, 200)
                 old_vat = _q(old_net * rate / 100)
                 v.superseded_lines = [
                     Line(account, old_net, "Osto (ennen korjausta)", "ALV_OSTO", rate),
-                    Line("1763", old_vat, "ALV-saaminen"),
+                    Line("1763", old_vat, "ALV-saaminen", implied_vat=True),
                     Line("2871", -(old_net + old_vat), "Ostovelat"),
                 ]
             pay_day = day + timedelta(days=self.rng.randint(7, 30))
@@ -339,7 +362,7 @@ class _Generator:
             f"Vuokra {month:%m/%Y}",
             [
                 Line("7200", rent, "Toimitilavuokra", "ALV_OSTO", vat_rate(month), (("1", "200"),)),
-                Line("1763", rent_vat, "ALV-saaminen"),
+                Line("1763", rent_vat, "ALV-saaminen", implied_vat=True),
                 Line("1910", -(rent + rent_vat), "Pankki"),
             ],
         )

@@ -126,6 +126,7 @@ def demo_tenants() -> list[Tenant]:
                     ("2026-05-01", "2027-04-30"),
                 ),
                 locked_through=date(2025, 4, 30),
+                rich_cases=True,
             ),
             {
                 "client_id": _env("PROCOUNTOR_CLIENT_ID", "eira-client"),

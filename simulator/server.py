@@ -28,7 +28,7 @@ from simulator.netvisor import NetvisorSimulator
 from simulator.procountor import ProcountorSimulator
 
 DEFAULT_PORT = 8765
-_NUMBER = re.compile(r"/\d+(?=/|$)")
+_NUMBER = re.compile(r"/\d+(?:,\d+)*(?=/|$)")  # an id or a comma list of ids
 
 
 class BulkResponses:

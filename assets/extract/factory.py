@@ -85,7 +85,7 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
         metadata: dict = {
             "dagster/row_count": rows,
             "partitions": len(results),
-            "pages": sum(r["pages"] for r in results),
+            "requests": sum(r["requests"] for r in results),
         }
         if len(results) == 1:
             metadata.update({k: v for k, v in results[0].items() if v is not None})
@@ -159,7 +159,7 @@ def _extract_partition(
                     "company": company,
                     "fiscal_year": fiscal_year,
                     "rows": 0,
-                    "pages": 0,
+                    "requests": 0,
                     "fiscal_year_start": None,
                     "fiscal_year_end": None,
                     "path": None,
@@ -184,7 +184,7 @@ def _extract_partition(
             "company": company,
             "fiscal_year": fiscal_year,
             "rows": written.rows,
-            "pages": client.pages_fetched - pages_before,
+            "requests": client.pages_fetched - pages_before,
             "fiscal_year_start": start,
             "fiscal_year_end": end,
             "path": str(written.path),
@@ -194,7 +194,7 @@ def _extract_partition(
     context.log.info(
         f"{endpoint.source}/{endpoint.name} company '{company}'"
         + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
-        + f", {mode} read: {written.rows} rows, {out[-1]['pages']} requests -> {written.path}"
+        + f", {mode} read: {written.rows} rows, {out[-1]['requests']} requests -> {written.path}"
     )
 
 
@@ -203,6 +203,6 @@ def _markdown(results: list[dict]) -> str:
     for r in results:
         lines.append(
             f"| {r['company']} | {r['fiscal_year'] or ''} | {r['fiscal_year_start'] or ''} | "
-            f"{r['fiscal_year_end'] or ''} | {r['mode']} | {r['rows']} | {r['pages']} |"
+            f"{r['fiscal_year_end'] or ''} | {r['mode']} | {r['rows']} | {r['requests']} |"
         )
     return "\n".join(lines)

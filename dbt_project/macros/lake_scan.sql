@@ -1,22 +1,30 @@
 {#
-  Read one endpoint of the Parquet lake: raw/<source>/<endpoint>/**/*.parquet.
-  Registers the dbt source (so Dagster draws lineage from the extract asset). When nothing has been
-  extracted yet for that endpoint, yields an empty relation with the columns and types declared for
-  that source table in its sources yml, instead of failing on an empty glob.
+  Read one endpoint of the Parquet lake: raw/<source>/<endpoint>/**/*.parquet, as exactly the columns
+  and types declared for that source table in its sources yml (in their order).
+  Registers the dbt source (so Dagster draws lineage from the extract asset). A declared column the
+  files lack altogether (Parquet written before the connector added it) reads as a typed null, as it
+  already does in the files that lack it when others have it (union_by_name); a struct gains a missing
+  field the same way, by name. When nothing has been extracted yet for that endpoint, the relation is
+  empty, with the declared columns, instead of failing on an empty glob.
 #}
 {% macro lake_scan(source_name, endpoint) -%}
     {%- set relation = source(source_name, endpoint) -%}
     {%- set pattern = var('lake_root') ~ '/raw/' ~ source_name ~ '/' ~ endpoint ~ '/**/*.parquet' -%}
+    {%- set scan = 'read_parquet(' ~ sql_string(pattern) ~ ', hive_partitioning = false, union_by_name = true)' -%}
+    {%- set columns = lake_source_columns(source_name, endpoint) -%}
     {%- set found = 0 -%}
+    {%- set present = [] -%}
     {%- if execute -%}
         {%- set found = run_query("select count(*) from glob(" ~ sql_string(pattern) ~ ")").columns[0].values()[0] -%}
+        {%- if found > 0 -%}
+            {%- set described = run_query("select column_name from (describe select * from " ~ scan ~ ")") -%}
+            {%- set present = described.columns[0].values() -%}
+        {%- endif -%}
     {%- endif -%}
-    {%- if found > 0 -%}
-        read_parquet({{ sql_string(pattern) }}, hive_partitioning = false, union_by_name = true)
-    {%- else -%}
-        {%- set columns = lake_source_columns(source_name, endpoint) -%}
-        (select {% for name, type in columns.items() %}cast(null as {{ type }}) as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %} where false)
-    {%- endif -%}
+    (select {% for name, type in columns.items() -%}
+        cast({{ '"' ~ name ~ '"' if name in present else 'null' }} as {{ type }}) as "{{ name }}"
+        {%- if not loop.last %}, {% endif %}
+    {%- endfor %} from {% if found > 0 %}{{ scan }}{% else %}(select 1) where false{% endif %})
 {%- endmacro %}
 
 {#

@@ -84,7 +84,7 @@ def clean_run(tmp_path_factory, simulator_url):
 
 def test_faults_at_a_realistic_rate_leave_the_marts_identical(clean_run, tmp_path, simulator_url, monkeypatch):
     _, _, expected = clean_run
-    httpx.post(f"{simulator_url}/_sim/faults", json={"mode": {"rate": 0.05, "seed": 7, "slow_seconds": 1.5}})
+    httpx.post(f"{simulator_url}/_sim/faults", json={"mode": {"rate": 0.12, "seed": 7, "slow_seconds": 1.5}})
     try:
         settings, _, results = run_pipeline(tmp_path, simulator_url, monkeypatch)
         injected = httpx.get(f"{simulator_url}/_sim/faults").json()["injected"]

@@ -1,4 +1,7 @@
--- Lines without an item of a dimension type go to 'unallocated', so for every type the items sum to the P&L.
+-- For each P&L line and dimension type, every item of that type gets the amount split to it, and what
+-- the type's splits leave uncovered (the whole line when it has none of that type) goes to
+-- 'unallocated', so for every type the items sum to the P&L exactly. Presented credit minus debit:
+-- a split's amount is signed like the ledger (debit positive), so it is negated here.
 with lines as (
     select
         g.company_id,
@@ -23,6 +26,7 @@ types as (
 ),
 
 per_type as (
+    -- the line's items of this type whose split is known (a null split stays unallocated)
     select
         l.company_id,
         l.source_system,
@@ -32,11 +36,57 @@ per_type as (
         t.dimension_type,
         t.dimension_type_name,
         l.amount,
-        coalesce(
-            list_filter(l.dimensions, d -> d.dimension_type = t.dimension_type)[1].item_code, 'unallocated'
-        ) as item_code
+        list_filter(l.dimensions, d -> d.dimension_type = t.dimension_type and d.amount is not null) as splits
     from lines as l
     inner join types as t on l.company_id = t.company_id
+),
+
+covered as (
+    -- the splits are signed debit positive, the line credit minus debit: what they leave uncovered
+    select
+        *,
+        amount + coalesce(list_sum(list_transform(splits, d -> d.amount)), 0) as uncovered
+    from per_type
+),
+
+items as (
+    select
+        company_id,
+        source_system,
+        fiscal_year,
+        period_month,
+        account_number,
+        dimension_type,
+        dimension_type_name,
+        unnest(splits) as split
+    from per_type
+),
+
+allocated as (
+    select
+        i.company_id,
+        i.source_system,
+        i.fiscal_year,
+        i.period_month,
+        i.account_number,
+        i.dimension_type,
+        i.dimension_type_name,
+        i.split.item_code,
+        -i.split.amount as amount
+    from items as i
+    union all
+    select
+        company_id,
+        source_system,
+        fiscal_year,
+        period_month,
+        account_number,
+        dimension_type,
+        dimension_type_name,
+        'unallocated' as item_code,
+        uncovered as amount
+    from covered
+    where len(splits) = 0 or uncovered <> 0
 ),
 
 aggregated as (
@@ -50,7 +100,7 @@ aggregated as (
         item_code,
         account_number,
         sum(amount) as amount
-    from per_type
+    from allocated
     group by all
 )
 

@@ -13,7 +13,11 @@ select
     {{ money('l.debit') }} as debit,
     {{ money('l.credit') }} as credit,
     a.vat_code,
-    list_transform(l.dimensions, d -> {'dimension_type': d.type_id, 'item_code': d.item_code}) as dimensions,
+    -- Fennoa gives no split amounts: each item holds the whole line (debit - credit).
+    list_transform(
+        l.dimensions,
+        d -> {'dimension_type': d.type_id, 'item_code': d.item_code, 'amount': {{ money('l.debit - l.credit') }}}
+    ) as dimensions,
     false as is_opening_balance
 from {{ lake_scan('fennoa', 'ledger') }} as l
 left join {{ ref('stg_fennoa__accounts') }} as a

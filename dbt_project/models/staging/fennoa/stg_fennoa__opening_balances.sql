@@ -13,7 +13,7 @@ select
     {{ money('debit') }} as debit,
     {{ money('credit') }} as credit,
     cast(null as varchar) as vat_code,
-    cast([] as struct(dimension_type varchar, item_code varchar)[]) as dimensions,
+    cast([] as struct(dimension_type varchar, item_code varchar, amount decimal(18, 2))[]) as dimensions,
     true as is_opening_balance
 from {{ lake_scan('fennoa', 'opening_balances') }}
 where debit <> 0 or credit <> 0

@@ -14,7 +14,10 @@ select
     {{ money('greatest(line_sum, 0)') }} as debit,
     {{ money('greatest(-line_sum, 0)') }} as credit,
     vat_code,
-    list_transform(dimensions, d -> {'dimension_type': d.name, 'item_code': d.item}) as dimensions,
+    -- Netvisor gives no split amounts here: each item holds the whole line (line_sum = debit - credit).
+    list_transform(
+        dimensions, d -> {'dimension_type': d.name, 'item_code': d.item, 'amount': {{ money('line_sum') }}}
+    ) as dimensions,
     -- Netvisor books the opening balance as an ordinary voucher of the opening voucher type (TA).
     coalesce(voucher_class like 'TA %' or lower(voucher_class) like '%tilinavaus%', false) as is_opening_balance,
     voucher_status,
