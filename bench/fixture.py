@@ -6,6 +6,7 @@ fiscal years, served by the simulator in bulk mode (responses rendered once, the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,6 +34,11 @@ CREDENTIALS = {
     "procountor": {"client_id": "bench-client", "client_secret": "bench-secret", "api_key": "bench-api-key"},
 }
 MOUNTS = {"fennoa": "/fennoa/api", "netvisor": "/netvisor", "procountor": "/procountor/api"}
+# An accounting office has one Procountor API client (an M2M integration) for all its client
+# companies; each company creates an API key for it. Procountor's 20 requests/s count per client.
+OFFICE_PROCOUNTOR_CLIENT = {"client_id": "bench-office-client", "client_secret": "bench-office-secret"}
+# Credentials that belong to an API client rather than to one company: one variable per client.
+CLIENT_CREDENTIALS = {"procountor": ("client_id", "client_secret")}
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,10 @@ def business_id(serial: int) -> str:
 
 
 def office_tenants(count: int, lines_per_year: int = 2_000) -> list[Tenant]:
-    """An accounting office's clients: half on Fennoa, 30 % on Netvisor, 20 % on Procountor."""
+    """An accounting office's clients: half on Fennoa, 30 % on Netvisor, 20 % on Procountor.
+
+    The office's Netvisor partner and its Procountor API client are shared; the Procountor companies
+    differ only by their API keys, so they share the client's rate limit."""
     tenants = []
     for i in range(count):
         style = "fennoa" if i % 10 < 5 else "netvisor" if i % 10 < 8 else "procountor"
@@ -85,6 +94,8 @@ def office_tenants(count: int, lines_per_year: int = 2_000) -> list[Tenant]:
         creds = {
             k: f"{v}-{key}" if k not in ("partner_id", "partner_key") else v for k, v in CREDENTIALS[style].items()
         }
+        if style == "procountor":
+            creds.update(OFFICE_PROCOUNTOR_CLIENT)
         profile = CompanyProfile(
             key,
             f"Client {i:03d} Oy",
@@ -97,25 +108,37 @@ def office_tenants(count: int, lines_per_year: int = 2_000) -> list[Tenant]:
     return tenants
 
 
-def companies_file(tenants: list[Tenant], url: str) -> tuple[dict, dict[str, str]]:
-    """companies.yaml content for these tenants at `url`, and the environment holding their secrets."""
+def env_name(tenant: Tenant, key: str) -> str:
+    """The variable holding one credential: per company, except an API client's own credentials,
+    which are one variable per client (PROCOUNTOR_<CLIENT_ID>_CLIENT_SECRET) for all its companies."""
+    if key in CLIENT_CREDENTIALS.get(tenant.erp, ()):
+        client = re.sub(r"[^A-Z0-9]+", "_", tenant.credentials["client_id"].upper()).strip("_")
+        return f"{tenant.erp.upper()}_{client}_{key.upper()}"
+    return f"{tenant.profile.key.upper()}_{key.upper()}"
+
+
+def companies_file(tenants: list[Tenant], url: str, throttled: tuple[str, ...] = ()) -> tuple[dict, dict[str, str]]:
+    """companies.yaml content for these tenants at `url`, and the environment holding their secrets.
+
+    The ERPs in `throttled` keep their connector's default request cap (Procountor: 18/s per API
+    client, shared by its companies); the others are uncapped, since the bulk simulator has no limit."""
     env: dict[str, str] = {}
     companies = []
     for t in tenants:
         names = {}
         for key, value in t.credentials.items():
-            names[key] = f"{t.profile.key.upper()}_{key.upper()}"
-            env[names[key]] = value
-        companies.append(
-            {
-                "id": t.profile.key,
-                "name": t.profile.name,
-                "business_id": t.profile.business_id,
-                "erp": t.erp,
-                "base_url": url + MOUNTS[t.erp],
-                "credentials": names,
-                # the bulk simulator has no rate limit; real runs keep the per-ERP defaults
-                "requests_per_second": 1_000_000,
-            }
-        )
+            names[key] = env_name(t, key)
+            if env.setdefault(names[key], value) != value:
+                raise ValueError(f"{names[key]} would hold two different values ({t.profile.key}: {key})")
+        company = {
+            "id": t.profile.key,
+            "name": t.profile.name,
+            "business_id": t.profile.business_id,
+            "erp": t.erp,
+            "base_url": url + MOUNTS[t.erp],
+            "credentials": names,
+        }
+        if t.erp not in throttled:
+            company["requests_per_second"] = 1_000_000
+        companies.append(company)
     return {"fiscal_years": {"first": FISCAL_YEARS[0][1].year}, "companies": companies}, env

@@ -45,21 +45,26 @@ def run_pipeline(work: Path) -> dict:
     import dagster as dg
 
     from connectors.settings import load_settings
-    from orchestration.definitions import build_definitions
-    from orchestration.demo import materialize_all
+    from orchestration.definitions import build_pipeline
+    from orchestration.runner import materialize_all
 
     settings = load_settings()
     started = time.perf_counter()
-    defs = build_definitions(settings)
+    pipeline = build_pipeline(settings)
     loaded = time.perf_counter() - started
     with dg.DagsterInstance.get() as instance:
-        results = materialize_all(defs, instance, log=lambda *_: None)
+        results = materialize_all(pipeline, instance, log=lambda *_: None)
         total = time.perf_counter() - started
         if not all(r.success for r in results):
             raise SystemExit("pipeline failed: " + ", ".join(r.run_id for r in results if not r.success))
         steps = step_times(instance, [r.run_id for r in results])
         runs = instance.get_runs_count()
     extract = sum(v for k, v in steps.items() if k.startswith((EXTRACT_STEP, "bank")))
+    by_erp: dict[str, float] = {}
+    for key, value in steps.items():
+        if key.startswith(EXTRACT_STEP):  # raw__<erp>__<endpoint>
+            erp = key.removeprefix(EXTRACT_STEP).split("__")[0]
+            by_erp[erp] = round(by_erp.get(erp, 0.0) + value, 2)
     dbt = sum(v for k, v in steps.items() if "warehouse_models" in k)
     publish = sum(v for k, v in steps.items() if "publish" in k)
     return {
@@ -67,6 +72,7 @@ def run_pipeline(work: Path) -> dict:
         "runs": runs,
         "definitions_s": round(loaded, 2),
         "extract_steps_s": round(extract, 2),
+        "extract_steps_by_erp_s": by_erp,
         "dbt_step_s": round(dbt, 2),
         "publish_step_s": round(publish, 2),
         "outside_steps_s": round(total - extract - dbt - publish, 2),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.gate import same
 from connectors.offload import WORKERS_ENV
+
+WHY = re.compile(r"Failure:|Error:|failed|FAIL\b")  # the lines of a failed part's error worth showing
 
 
 def extract_tables(rows: list[dict]) -> list[str]:
@@ -56,6 +59,35 @@ def extract_tables(rows: list[dict]) -> list[str]:
     return out
 
 
+def request_table(rows: list[dict]) -> list[str]:
+    """Procountor's extract: each fiscal year's requests (counted by the simulator) against the bound
+    of a full read, list pages + ceil(receipts in the books / 200) + 5; one line per size."""
+    counted = [r for r in rows if r.get("requests_per_year") and r["contender"] == "extract"]
+    if not counted:
+        return []
+    out = [
+        "### Procountor requests per fiscal year (counted by the simulator; bound = list pages + "
+        "ceil(receipts in the books / 200) + 5)",
+        "",
+        "| size | fiscal years | receipts listed | in the books | requests (list pages + batches + other) "
+        "| bound | within the bound |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in counted:
+        years = r["requests_per_year"]
+        requests = [
+            f"{y['requests']} ({y['list_pages']} + {y['batches']} + {y['requests'] - y['list_pages'] - y['batches']})"
+            for y in years
+        ]
+        cells = [" / ".join(str(y[key]) for y in years) for key in ("fiscal_year", "listed", "receipts")]
+        out.append(
+            f"| {r['size']} | {' | '.join(cells)} | {' / '.join(requests)} | "
+            f"{' / '.join(str(y['bound']) for y in years)} | "
+            f"{'yes' if all(y['within_bound'] for y in years) else '**NO**'} |"
+        )
+    return out
+
+
 def marts_table(rows: list[dict]) -> list[str]:
     out = [
         "### Marts and the whole pipeline (real Dagster definitions, empty instance)",
@@ -78,6 +110,18 @@ def marts_table(rows: list[dict]) -> list[str]:
 def office_table(r: dict) -> list[str]:
     total = r["seconds"]
     outside = r["outside_steps_s"]
+    procountor = r.get("procountor_requests")  # results before the shared API client have none
+    shared = (
+        [
+            "",
+            f"Procountor: {r['erps'].get('procountor', 0)} companies on {r['procountor_api_clients']} API client(s) "
+            f"held to 20 requests/s by the simulator (the connector: 18/s per client): {procountor['requests']} "
+            f"requests ({procountor['list_pages']} list pages, {procountor['batches']} detail batches), "
+            f"{r.get('extract_steps_by_erp_s', {}).get('procountor', '-')} s in its extract steps.",
+        ]
+        if procountor
+        else []
+    )
     return [
         "### Accounting office backfill (empty instance)",
         "",
@@ -87,13 +131,15 @@ def office_table(r: dict) -> list[str]:
         f"| {r['companies']} | {', '.join(f'{k} {v}' for k, v in r['erps'].items())} | {r['fiscal_years']} | "
         f"{r['runs']} | {total:.1f} | {r['extract_steps_s']} | {r['dbt_step_s']} | {r['publish_step_s']} | {outside} | "
         f"{(outside + r['dbt_step_s']) / total:.0%} (Dagster {outside / total:.0%}, dbt {r['dbt_step_s'] / total:.0%}) |",
+        *shared,
     ]
 
 
 def _requests(counts: dict) -> str:
     total = sum(counts.values())
-    detail = sum(v for k, v in counts.items() if k.endswith("/ledgerreceipts/{id}"))
-    return f"{total}" + (f" ({detail} detail)" if detail else "")
+    # GET /ledgerreceipts/{ids}: one call per 200 receipts in the books (the simulator writes {id})
+    batches = sum(v for k, v in counts.items() if k.endswith("/ledgerreceipts/{id}"))
+    return f"{total}" + (f" ({batches} detail batches)" if batches else "")
 
 
 def refresh_table(rows: list[dict]) -> list[str]:
@@ -143,14 +189,22 @@ def markdown(report: dict) -> str:
         f"duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, dlt {v['dlt']}.",
         "",
     ]
-    if report.get("extract"):
-        lines += [*extract_tables(report["extract"]), ""]
-    if report.get("marts"):
-        lines += [*marts_table(report["marts"]), ""]
-    if report.get("office"):
-        lines += [*office_table(report["office"]), ""]
-    if report.get("refresh"):
-        lines += [*refresh_table(report["refresh"]), ""]
+    if report.get("interrupted"):
+        lines += [f"Stopped by hand during the {report['interrupted']} part: below is what had finished.", ""]
+    tables = {
+        "extract": lambda rows: [*extract_tables(rows), "", *request_table(rows)],
+        "marts": marts_table,
+        "office": office_table,
+        "refresh": refresh_table,
+    }
+    for part, table in tables.items():
+        error = report.get("errors", {}).get(part)
+        if error:  # the part failed: the lines that say why (what it finished before is below)
+            said = [line.strip() for line in error.splitlines() if WHY.search(line)]
+            shown = "\n".join(dict.fromkeys(said[:8] or error.strip().splitlines()[:3]))
+            lines += [f"### {part}: FAILED", "", "```", shown, "```", ""]
+        if report.get(part):
+            lines += [*table(report[part]), ""]
     return "\n".join(lines)
 
 

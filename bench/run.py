@@ -4,11 +4,13 @@ Parts (``--parts``, default all):
 
 - ``extract``: per size and ERP style, the fetch / parse / write baselines, our extract, and for
   the Fennoa JSON style dlt's rest_api (default and tuned), each in its own process, a warm-up and
-  then ``--repeats`` measured runs in interleaved order; median, min and max are reported.
+  then ``--repeats`` measured runs in interleaved order; median, min and max are reported. For
+  Procountor, each fiscal year's requests (counted by the simulator) against the bound of a full
+  read: list pages + ceil(receipts in the books / 200) + 5.
 - ``marts``: the real Dagster definitions over the same fixture, then dbt (build and run), the
   same models' compiled SQL run directly in DuckDB, and publish.
 - ``office``: an accounting office (200 small companies x 3 fiscal years) backfilled from an
-  empty Dagster instance.
+  empty Dagster instance; its Procountor companies share one API client and its 20 requests/s.
 - ``refresh``: the nightly refresh of one fiscal year after 1 % of it changed, requests counted,
   checked against a full re-read (size ``--refresh-size``).
 
@@ -32,17 +34,19 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.fixture import AS_OF, SIZES, STYLES, tenant
+from bench.marts import marts_part, office_part, refresh_part
 from connectors.offload import WORKERS_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OFFLOADING = ("fennoa", "netvisor")  # styles whose large ledgers go to decode workers (connectors.offload)
 
 
-def bulk_server(tenants):
+def bulk_server(tenants, procountor_rate: int = 10**6):
+    """The simulator in bulk mode; `procountor_rate`: Procountor's requests/s per API client (20 published)."""
     from simulator.server import build_app, serve_in_thread
 
     os.environ["NORDLEDGER_SIM_AS_OF"] = AS_OF.isoformat()
-    app = build_app(tenants=tenants, fennoa_max_active=10**6, procountor_rate=10**6, bulk=True)
+    app = build_app(tenants=tenants, fennoa_max_active=10**6, procountor_rate=procountor_rate, bulk=True)
     return serve_in_thread(app=app)
 
 
@@ -72,16 +76,24 @@ def summarize(name: str, runs: list[dict], **extra) -> dict:
         row["lines_per_s"] = round(first["rows"] / median)
     if name == "fetch":
         row["mb_per_s"] = round(first["rows"] / median / 1e6, 1)
-    for key in ("gate", "settings", "files", "leftover_bytes"):
+    for key in ("gate", "settings", "files", "leftover_bytes", "requests_per_year"):
         if key in first:
             row[key] = first[key]
     return row
 
 
 def extract_part(
-    sizes: list[str], styles: list[str], repeats: int, work: Path, with_dlt: bool, procountor_sizes: list[str]
+    sizes: list[str],
+    styles: list[str],
+    repeats: int,
+    work: Path,
+    with_dlt: bool,
+    procountor_sizes: list[str],
+    results: list[dict] | None = None,
 ) -> list[dict]:
-    results = []
+    """The extract rows, appended to `results` as each style at each size finishes (so a run stopped
+    by hand still reports them)."""
+    results = [] if results is None else results
     for size in sizes:
         active = [s for s in styles if s != "procountor" or size in procountor_sizes]
         with bulk_server([tenant(s, size) for s in active]) as url:
@@ -115,6 +127,20 @@ def extract_part(
                             f"  {size} {style:<10} {contender:<12} run {repeat}: {result['seconds']:.2f} s", flush=True
                         )
                 lines = runs["extract"][0]["rows"]
+                if style == "procountor":
+                    from bench.stages import procountor_bounds
+
+                    # the most any measured run asked per fiscal year (they ask the same URLs), against the bound
+                    years = zip(*(r["requests_per_year"] for r in runs["extract"]), strict=True)
+                    worst = [max(y, key=lambda c: c["requests"]) for y in years]
+                    runs["extract"][0]["requests_per_year"] = procountor_bounds(url, worst)
+                    for y in runs["extract"][0]["requests_per_year"]:
+                        print(
+                            f"  {size} procountor FY {y['fiscal_year']}: {y['requests']} requests ({y['list_pages']} "
+                            f"list pages, {y['batches']} batches) for {y['receipts']} receipts in the books; "
+                            f"bound {y['bound']}: {'within' if y['within_bound'] else 'EXCEEDED'}",
+                            flush=True,
+                        )
                 for contender in contenders:
                     row = summarize(contender, runs[contender], size=size, style=style, ledger_lines=lines)
                     results.append(row)
@@ -144,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
     parser.add_argument(
         "--procountor-sizes",
-        default="S,M",
-        help="sizes at which the Procountor style runs (N+1 requests: L is 750 k detail calls a run)",
+        default="",
+        help="sizes at which the Procountor style runs (default: every size asked for; a full read is "
+        "the list pages plus one call per 200 receipts in the books)",
     )
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -153,39 +180,53 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown size(s) {sorted(unknown)}; choose from {list(SIZES)}")
     parts = args.parts.split(",")
-    if "extract" in parts and not args.no_dlt and importlib.util.find_spec("dlt") is None:
+    styles = [s for s in args.styles.split(",") if s]
+    unknown = set(styles) - set(STYLES)
+    if unknown:
+        parser.error(f"unknown style(s) {sorted(unknown)}; choose from {list(STYLES)}")
+    # dlt runs only on the Fennoa JSON style: no other style needs it installed
+    with_dlt = "fennoa" in styles and not args.no_dlt
+    if "extract" in parts and with_dlt and importlib.util.find_spec("dlt") is None:
         parser.error("dlt is not installed: `make bench` installs it (the `bench` extra), or pass --no-dlt")
-    procountor_sizes = args.procountor_sizes.split(",")
+    procountor_sizes = [s for s in args.procountor_sizes.split(",") if s] or sizes
     started = time.monotonic()
     report: dict = {
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": versions(),
     }
+    failed = []
     with tempfile.TemporaryDirectory(prefix="nordledger-bench-") as tmp:
         work = Path(tmp)
-        if "extract" in parts:
-            report["extract"] = extract_part(
-                sizes, args.styles.split(","), args.repeats, work, not args.no_dlt, procountor_sizes
-            )
-        if "marts" in parts:
-            from bench.marts import marts_part
-
-            report["marts"] = marts_part(sizes, args.repeats, work, procountor_sizes)
-        if "office" in parts:
-            from bench.marts import office_part
-
-            report["office"] = office_part(args.office_companies, work)
-        if "refresh" in parts:
-            from bench.marts import refresh_part
-
-            report["refresh"] = refresh_part(args.refresh_size, args.repeats, work)
+        runners = {
+            "extract": lambda: extract_part(
+                sizes, styles, args.repeats, work, with_dlt, procountor_sizes, report.setdefault("extract", [])
+            ),
+            "marts": lambda: marts_part(sizes, args.repeats, work, procountor_sizes),
+            "office": lambda: office_part(args.office_companies, work),
+            "refresh": lambda: refresh_part(args.refresh_size, args.repeats, work),
+        }
+        for part in [p for p in runners if p in parts]:
+            # A part that fails is recorded with its error; the other parts still run and are written.
+            try:
+                report[part] = runners[part]()
+            except Exception as exc:
+                failed.append(part)
+                report.setdefault("errors", {})[part] = f"{type(exc).__name__}: {exc}"[-4000:]
+                print(f"  {part} FAILED: {str(exc)[-2000:]}", file=sys.stderr, flush=True)
+            except KeyboardInterrupt:  # stopped by hand (SIGINT): what finished is still written
+                failed.append(part)
+                report["interrupted"] = part
+                print(f"  stopped during {part}; writing what finished", file=sys.stderr, flush=True)
+                break
     report["total_minutes"] = round((time.monotonic() - started) / 60, 1)
     from bench.report import write_report
 
     path = write_report(report, RESULTS)
     print(f"\nResults: {path} and {RESULTS / 'latest.md'}")
-    return 0
+    if failed:
+        print(f"Failed parts: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 Stages per ERP style: `fetch` (the ledger's requests with the connector's concurrency, bytes
 discarded), `parse` (those bytes, held in memory, decoded into column lists), `write` (the
 ledger as Arrow, written to Parquet), and `extract` (our connector and lake writer end to end,
-streaming). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds.
-Baselines replay the exact URLs the connector asks for, so the bulk simulator answers from memory.
+streaming). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds;
+for Procountor's extract also each fiscal year's requests as the simulator counted them.
+Baselines replay the exact URLs the connector asks for, so the bulk simulator answers from memory
+(Procountor: the list pages, then the receipts in the books in batches of 200 ids, 4 at a time).
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
         yield body
 
 
-def procountor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
-    from connectors.procountor import ProcountorClient
+def procountor_index(http: httpx.Client, period: FiscalPeriod) -> Iterator[tuple[bytes, list[str], int]]:
+    """The receipt list pages as the connector asks for them: each page's bytes, the ids on it of the
+    receipts in the books (`receipt_rule`, as the connector decides) and the listing's totalCount."""
+    from connectors.procountor import receipt_rule
 
-    ids, page, listed = [], 0, 0
+    page, listed = 0, 0
     while True:
         body = (
             http.get(
@@ -94,18 +98,75 @@ def procountor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes
             .raise_for_status()
             .content
         )
-        yield body
         data = orjson.loads(body)
+        total = data["meta"]["totalCount"]
         listed += len(data["results"])
-        ids += [r["id"] for r in data["results"] if ProcountorClient._exclusion(r) is None]  # as the connector does
-        if not data["results"] or listed >= data["meta"]["totalCount"]:
-            break
+        yield body, [str(r["id"]) for r in data["results"] if receipt_rule.reason_excluded(r) is None], total
+        if not data["results"] or listed >= total:
+            return
         page += 1
+
+
+def procountor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
+    """The list pages, then the receipts in the books read 200 ids a call (in list order), 4 calls at a time."""
+    from connectors.procountor import MAX_IDS_PER_CALL
+
+    ids: list[str] = []
+    for body, booked, _ in procountor_index(http, period):
+        yield body
+        ids += booked
+    batches = [ids[i : i + MAX_IDS_PER_CALL] for i in range(0, len(ids), MAX_IDS_PER_CALL)]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        yield from pool.map(lambda i: http.get(f"ledgerreceipts/{i}").raise_for_status().content, ids)
+        yield from pool.map(
+            lambda batch: http.get("ledgerreceipts/" + ",".join(batch)).raise_for_status().content, batches
+        )
 
 
 PAGES = {"fennoa": fennoa_pages, "netvisor": netvisor_pages, "procountor": procountor_pages}
+
+
+def sim_counts(served: dict[str, int]) -> dict[str, int]:
+    """The Procountor requests in a count of the bulk simulator (`GET /_sim/requests`), by kind."""
+    mine = {k: v for k, v in served.items() if MOUNTS["procountor"] + "/" in k}
+    list_pages = mine.get(f"GET {MOUNTS['procountor']}/ledgerreceipts", 0)
+    batches = mine.get(f"GET {MOUNTS['procountor']}/ledgerreceipts/{{id}}", 0)
+    tokens = mine.get(f"POST {MOUNTS['procountor']}/oauth/token", 0)
+    total = sum(mine.values())
+    return {
+        "requests": total,
+        "list_pages": list_pages,
+        "batches": batches,
+        "tokens": tokens,
+        "other": total - list_pages - batches - tokens,
+    }
+
+
+def procountor_bounds(base: str, per_year: list[dict]) -> list[dict]:
+    """Each fiscal year's counted requests against the bound a full read must stay within: the list
+    pages its receipts need, plus ceil(receipts in the books / 200) batches, plus 5. The receipts are
+    counted from the list pages (replayed from the bulk simulator's memory), not by the client."""
+    import math
+
+    from connectors.procountor import MAX_IDS_PER_CALL
+
+    out = []
+    with client(base, "procountor") as http:
+        for period, counted in zip(periods(), per_year, strict=True):
+            listed = receipts = 0
+            for _, booked, total in procountor_index(http, period):
+                receipts += len(booked)
+                listed = total
+            bound = max(1, math.ceil(listed / PROCOUNTOR_PAGE)) + math.ceil(receipts / MAX_IDS_PER_CALL) + 5
+            out.append(
+                {
+                    **counted,
+                    "listed": listed,
+                    "receipts": receipts,
+                    "bound": bound,
+                    "within_bound": counted["requests"] <= bound,
+                }
+            )
+    return out
 
 
 def parse_fennoa(body: bytes, columns: dict[str, list]) -> None:
@@ -129,10 +190,15 @@ def parse_netvisor(body: bytes, columns: dict[str, list]) -> None:
 
 def parse_procountor(body: bytes, columns: dict[str, list]) -> None:
     data = orjson.loads(body)
-    for t in data.get("transactions") or ():  # list pages have none
-        for name in ("account", "accountingValue", "vatPercent", "vatType", "description", "dimensionItemValues"):
-            columns.setdefault(name, []).append(t.get(name))
-        columns.setdefault("receipt", []).append(data["id"])
+    if isinstance(data, dict):
+        if "results" in data:  # a list page: no transactions
+            return
+        data = [data]  # a batch of one id answers the receipt itself
+    for receipt in data:  # a batch: a list of receipts
+        for t in receipt.get("transactions") or ():
+            for name in ("account", "accountingValue", "vatPercent", "vatType", "description", "dimensionItemValues"):
+                columns.setdefault(name, []).append(t.get(name))
+            columns.setdefault("receipt", []).append(receipt["id"])
 
 
 PARSE = {"fennoa": parse_fennoa, "netvisor": parse_netvisor, "procountor": parse_procountor}
@@ -200,18 +266,39 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
         from assets.lake import partition_dir, write_partition
 
         schema = ledger_schema(style)
+        per_year: list[dict] = []
+        counting = 0.0  # time spent asking the simulator for its counts, not the extraction's
         start = time.perf_counter()
         files = []
         with our_client(style, base) as api:
             for period in periods():
+                if style == "procountor":
+                    began = time.perf_counter()
+                    httpx.delete(f"{base}/_sim/requests").raise_for_status()
+                    before = api.pages_fetched, api.detail_calls
+                    counting += time.perf_counter() - began
                 directory = partition_dir(out, style, "ledger", f"bench_{style}", period.key)
                 written = write_partition(directory, schema, api.ledger(period))
                 rows += written.rows
                 files.append(str(written.path))
+                if style == "procountor":
+                    began = time.perf_counter()
+                    served = httpx.get(f"{base}/_sim/requests").raise_for_status().json()
+                    per_year.append(
+                        {
+                            "fiscal_year": period.key,
+                            **sim_counts(served),
+                            "client_requests": api.pages_fetched - before[0],
+                            "client_batches": api.detail_calls - before[1],
+                        }
+                    )
+                    counting += time.perf_counter() - began
             requests = api.pages_fetched
-        elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start - counting
         if style == "fennoa":  # the figures every contender on this style must reproduce (after measure)
             return {"seconds": elapsed, "rows": rows, "requests": requests, "gate_files": files}
+        if per_year:
+            return {"seconds": elapsed, "rows": rows, "requests": requests, "requests_per_year": per_year}
     else:
         raise SystemExit(f"unknown stage {stage!r}")
     return {"seconds": elapsed, "rows": rows, "requests": requests}

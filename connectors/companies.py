@@ -39,6 +39,10 @@ ACCOUNT_NUMBER = re.compile(r"^[0-9]{1,20}$")
 # Bank account ids are the aggregator's opaque ids (e.g. acc_7f3a..., UUIDs, base64): ASCII letters,
 # digits and . _ ~ : = + / - only, 1-200 characters. No quotes, backslashes, spaces or control characters.
 BANK_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9._~:=+/-]{1,200}$")
+# An ERP option without choices is free text (e.g. Netvisor's organisation id). It may travel in an
+# HTTP header and a signature: printable ASCII without spaces, at most 100 characters; empty takes
+# the option's documented default.
+FREE_TEXT_OPTION = re.compile(r"^[\x21-\x7e]{0,100}$")
 # The chart templates the dbt seeds define (seeds/account_classes.csv and report_line_ranges.csv,
 # column chart_template). This tuple is the list companies.yaml is checked against;
 # tests/dbt/test_chart_templates.py fails when the seeds and this tuple disagree.
@@ -193,8 +197,9 @@ class Company(BaseModel):
     chart_template: str = "default"
     options: dict[str, str] = Field(
         default_factory=dict,
-        description="ERP-specific settings, written as top-level keys (e.g. netvisor_mac_algorithm) and "
-        "validated against the ERP spec's options, defaults filled in",
+        description="ERP-specific settings, written as top-level keys (e.g. netvisor_mac_algorithm, "
+        "netvisor_organisation_id) and validated against the ERP spec's options (one of its choices, or "
+        "free text where it has none), defaults filled in",
     )
     requests_per_second: float | None = Field(
         default=None,
@@ -278,8 +283,12 @@ class Company(BaseModel):
         for name, value in self.options.items():
             if name not in known:
                 raise ValueError(f"{name}: not a setting of {self.erp} (known: {', '.join(known) or 'none'})")
-            if value not in known[name].choices:
-                raise ValueError(f"{name}: {value!r} is not one of {', '.join(known[name].choices)}")
+            choices = known[name].choices
+            if not choices:  # free text
+                if not FREE_TEXT_OPTION.fullmatch(value):
+                    raise ValueError(f"{name}: must be printable ASCII without spaces, at most 100 characters")
+            elif value not in choices:
+                raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices)}")
         return self
 
     @model_validator(mode="after")

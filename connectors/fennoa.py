@@ -1,7 +1,15 @@
 """Fennoa accounting API client: Basic auth, envelope checks, concurrent ledger paging, Arrow batches.
 
 Every endpoint yields `pyarrow.RecordBatch`es with the fixed schema in `SCHEMAS`: amounts
-DECIMAL(18,2), account numbers as text, dates as dates. Contract: docs/erp-apis.md section 3.
+DECIMAL(18,2), account numbers as text, dates as dates, and every text column as text (a JSON
+number there, e.g. a series sent as its numeric id, is kept as the text it was written as).
+Contract: Fennoa's accounting API reference; docs/erp-apis.md section 3.
+
+Required and optional resources: every resource called is in Fennoa's published reference and
+needed for the books, except `accounting_api/get/locking_periods` (lock dates), which only other
+projects' code uses. Without it (HTTP 404: the server has no such resource; HTTP 403: the API user
+may not read it) the company is still read in full, its fiscal years' lock state is unknown
+(`is_locked` null), and the client records a `Degradation` that the extract asset reports.
 """
 
 from __future__ import annotations
@@ -10,9 +18,11 @@ import base64
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx
@@ -21,12 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import offload, schemas
-from connectors.errors import BadResponseError
+from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
-from connectors.parsing import account_number, iso_date, money, unsigned_money
+from connectors.parsing import account_number, iso_date, money, text, unsigned_money
 from connectors.schemas import MONEY
-from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec
+from connectors.spec import ClientSettings, CredentialField, Degradation, Endpoint, ErpSpec
 
 SOURCE = "fennoa"
 MAX_PAGE_SIZE = 500
@@ -35,6 +45,20 @@ CHUNK_ROWS = 10_000
 # one answer each, and a company with tens of thousands of projects stays well under 32 MB.
 DEADLINE = 120.0
 MAX_BODY_BYTES = 32 * MB
+
+LOCKING_PERIODS = "accounting_api/get/locking_periods"
+# The resources Fennoa's published accounting API reference does not list, or the books can do
+# without: resource -> what the data lacks without it (the spec's `optional_resources`). Every other
+# resource the client calls is required: any failure of it fails the company.
+OPTIONAL_RESOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        LOCKING_PERIODS: "the fiscal years' lock state: is_locked is null (unknown, neither open nor closed) "
+        "and schedules refresh those years as open",
+    }
+)
+# Lock-date rows of locking_periods (other projects' defensive parsers): `code` and a date `value`.
+# Only `accounting_locked` locks the books; the invoice-register locks are read past.
+LOCK_CODES = frozenset({"accounting_locked", "sales_invoices_locked", "purchase_invoices_locked"})
 
 T = TypeVar("T")
 # A fetched ledger page: its number, its rows as decoded, and its raw body when decoded fast (floats).
@@ -135,6 +159,8 @@ class FennoaClient(SessionClient):
             secrets=(username, api_key, basic, f"Basic {basic}"),
         )
         self.pages_fetched = 0
+        self.degraded: list[Degradation] = []  # optional resources done without (connectors.spec)
+        self.lock_state_known = True  # False once locking_periods is missing: periods' is_locked is null
         self._periods: list[FiscalPeriod] | None = None
 
     # -- transport -------------------------------------------------------------------------------
@@ -160,6 +186,33 @@ class FennoaClient(SessionClient):
         self.pages_fetched += 1
         return body
 
+    def get_optional(self, path: str, endpoint: str) -> dict[str, Any] | None:
+        """GET an optional resource (one of OPTIONAL_RESOURCES): its checked body, or None when the
+        server has no such resource (HTTP 404) or refuses it to this API user (HTTP 403); then the
+        client records a `Degradation`. Every other failure is an error, as for any resource."""
+        if path not in OPTIONAL_RESOURCES:
+            raise ValueError(f"{path} is not an optional Fennoa resource")
+
+        def classify(response: httpx.Response) -> dict[str, Any] | None:
+            if response.status_code == 404:  # whatever the body says (a bare server's page is no envelope)
+                return None
+            return _checked_body(self.company_id, endpoint, response.status_code, response.content, False)
+
+        cause = "HTTP 404: the server has no such resource"
+        try:
+            body = self.session.request("GET", path, endpoint=endpoint, classify=classify)
+        except AuthenticationError as exc:
+            # ApiSession raises every 401 and 403 as an authentication failure naming the status.
+            # A 403 refuses this resource to credentials the required resources accepted; a 401
+            # means the credentials themselves are rejected, and stays an error.
+            if "(HTTP 403)" not in exc.cause:
+                raise
+            body, cause = None, "HTTP 403: the API user may not read it"
+        self.pages_fetched += 1
+        if body is None:
+            self.degraded.append(Degradation(path, cause))
+        return body
+
     def _raw(self, path: str, endpoint: str, params: dict[str, Any]) -> bytes:
         """GET a path and return the body undecoded: a decode worker checks the envelope."""
 
@@ -181,18 +234,16 @@ class FennoaClient(SessionClient):
     # -- reference endpoints ---------------------------------------------------------------------
 
     def fiscal_periods(self) -> list[FiscalPeriod]:
-        """The company's fiscal years with their lock state, as Fennoa reports them (cached)."""
+        """The company's fiscal years with their lock state, as Fennoa reports them (cached).
+
+        Without locking_periods (see `get_optional`) every year's `locked` is False and
+        `lock_state_known` is False: the state is unknown, and `periods()` writes it as null.
+        """
         if self._periods is None:
             rows = self._rows("periods", self.get("accounting_api/get/periods", "periods"))
-            locks = self._rows("locking_periods", self.get("accounting_api/get/locking_periods", "locking_periods"))
-            locked_until = max(
-                (
-                    iso_date(r.get("value"), "value")
-                    for r in locks
-                    if isinstance(r, dict) and r.get("code") == "accounting_locked"
-                ),
-                default=None,
-            )
+            locks_body = self.get_optional(LOCKING_PERIODS, "locking_periods")
+            self.lock_state_known = locks_body is not None
+            locked_until = self._locked_until(self._rows("locking_periods", locks_body or {}))
 
             def parse(row: dict[str, Any]) -> FiscalPeriod:
                 end = iso_date(row["end_date"], "end_date")
@@ -206,6 +257,21 @@ class FennoaClient(SessionClient):
             self._periods = sorted(self._parse("periods", parse, rows), key=lambda p: p.start)
         return self._periods
 
+    def _locked_until(self, rows: list[Any]) -> date | None:
+        """The books' lock date: the latest `accounting_locked` date, None when nothing is locked.
+
+        Each row must be {code, value} with a known code and, for `accounting_locked`, a date
+        (the resource is undocumented: any other shape is an error, not a guess)."""
+
+        def parse(row: dict[str, Any]) -> date | None:
+            code = row["code"]
+            if code not in LOCK_CODES:
+                raise ValueError(f"unknown lock code {code!r}")
+            return iso_date(row["value"], "value") if code == "accounting_locked" else None
+
+        dates = [d for d in self._parse("locking_periods", parse, rows) if d is not None]
+        return max(dates, default=None)
+
     def periods(self) -> Iterator[pa.RecordBatch]:
         yield _batch(
             "periods",
@@ -216,7 +282,7 @@ class FennoaClient(SessionClient):
                     "start_date": p.start,
                     "end_date": p.end,
                     "fiscal_year": int(p.key),
-                    "is_locked": p.locked,
+                    "is_locked": p.locked if self.lock_state_known else None,
                 }
                 for p in self.fiscal_periods()
             ],
@@ -232,7 +298,7 @@ class FennoaClient(SessionClient):
                     "company_id": self.company_id,
                     "account_number": account_number(r["code"], "code"),
                     "account_name": r.get("name"),
-                    "vatcode_id": _int_or_none(r.get("vatcode_id")),
+                    "vatcode_id": _int_or_none(r.get("vatcode_id"), "vatcode_id"),
                     "vatcode_type": r.get("vatcode_type"),
                     "vatcode": r.get("vatcode"),
                 },
@@ -258,7 +324,9 @@ class FennoaClient(SessionClient):
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
         types = self._rows("dimension_types", self.get("dimension_api/get/types", "dimension_types"))
-        names = {str(t["id"]): t.get("name_fi") or t.get("name_en") for t in types if isinstance(t, dict)}
+        names = dict(
+            self._parse("dimension_types", lambda t: (str(t["id"]), t.get("name_fi") or t.get("name_en")), types)
+        )
         items = self._rows("dimensions", self.get("dimension_api", "dimensions"))
         yield _batch(
             "dimensions",
@@ -460,11 +528,25 @@ def _rows(company_id: str, endpoint: str, body: dict[str, Any]) -> list[Any]:
     return data
 
 
+# The text columns of each endpoint's schema: a parsed row's values there pass through `text`.
+_TEXT_COLUMNS = {name: tuple(f.name for f in schema if pa.types.is_string(f.type)) for name, schema in SCHEMAS.items()}
+
+
 def _parse(company_id: str, endpoint: str, fn: Callable[[dict[str, Any]], T], rows: list[Any]) -> list[T]:
+    """Each row through `fn`; a row that is no object, lacks a field or holds a bad value is an
+    error naming the row. A parsed row for a schema has its text columns checked as text (a JSON
+    number there is kept as its text; true/false, an object or a list is an error)."""
     out: list[T] = []
+    texts = _TEXT_COLUMNS.get(endpoint, ())
     for index, row in enumerate(rows):
         try:
-            out.append(fn(row))
+            if not isinstance(row, dict):
+                raise TypeError(f"expected an object, got {type(row).__name__}")
+            value = fn(row)
+            if isinstance(value, dict):
+                for name in texts:
+                    value[name] = text(value.get(name), name)
+            out.append(value)
         except (KeyError, TypeError, ValueError) as exc:
             what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             raise BadResponseError(SOURCE, company_id, endpoint, f"row {index}: {what}") from None
@@ -506,10 +588,14 @@ def _ledger_batch(company_id: str, pages: list[LedgerPage], period: FiscalPeriod
                 parsed += _parse(company_id, "ledger", lambda r: _ledger_row(company_id, r, period), rows)
             except BadResponseError as exc:
                 raise BadResponseError(SOURCE, company_id, "ledger", f"page {page}, {exc.cause}") from None
-        columns = {
-            name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
-            for name in SCHEMAS["ledger"].names
-        }
+        try:
+            columns = {
+                name: pa.array([row[name] for row in parsed], SCHEMAS["ledger"].field(name).type)
+                for name in SCHEMAS["ledger"].names
+            }
+        except pa.ArrowException as exc:  # every value was checked row by row: this is not expected
+            numbers = ", ".join(str(page) for page, _, _ in pages)
+            raise BadResponseError(SOURCE, company_id, "ledger", f"pages {numbers}: {exc}") from None
     columns["line_number"] = pa.nulls(len(columns["statement_id"]), pa.int32()).fill_null(0)
     return pa.RecordBatch.from_arrays([columns[name] for name in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
 
@@ -564,10 +650,10 @@ def _ledger_row(company_id: str, r: dict[str, Any], period: FiscalPeriod) -> dic
         "statement_id": str(r["statement_id"]),
         "line_number": 0,
         "entry_date": entry_date,
-        "series": r.get("series"),
-        "statement_number": _int_or_none(r.get("number")),
+        "series": text(r.get("series"), "series"),
+        "statement_number": _int_or_none(r.get("number"), "number"),
         "account_number": account_number(r["account"]),
-        "description": r.get("description"),
+        "description": text(r.get("description"), "description"),
         "debit": unsigned_money(r.get("debit"), "debit"),
         "credit": unsigned_money(r.get("credit"), "credit"),
         "dimensions": _dimensions(r.get("dimensions")),
@@ -633,10 +719,15 @@ def _dimensions(value: object) -> list[dict[str, str]]:
     raise ValueError(f"dimensions: unexpected {type(value).__name__}")
 
 
-def _int_or_none(value: Any) -> int | None:
-    if value in (None, ""):
+def _int_or_none(value: Any, field: str) -> int | None:
+    if value is None or value == "":
         return None
-    return int(value)
+    if isinstance(value, bool | float):
+        raise ValueError(f"{field}: expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{field}: {value!r} is not an integer") from None
 
 
 def _error_text(errors: object) -> str:
@@ -678,7 +769,8 @@ SPEC = ErpSpec(
         Endpoint(SOURCE, "accounts", "company", SCHEMAS["accounts"],
                  "Chart of accounts (accounting_api/get/accounts).", lambda c: c.accounts()),
         Endpoint(SOURCE, "periods", "company", SCHEMAS["periods"],
-                 "Fiscal years with their lock state (get/periods + get/locking_periods).", lambda c: c.periods()),
+                 "Fiscal years with their lock state (get/periods + get/locking_periods, the latter optional).",
+                 lambda c: c.periods(), optional_resources=OPTIONAL_RESOURCES),
         Endpoint(SOURCE, "vatcodes", "company", SCHEMAS["vatcodes"],
                  "VAT codes (accounting_api/get/vatcodes).", lambda c: c.vatcodes()),
         Endpoint(SOURCE, "dimensions", "company", SCHEMAS["dimensions"],

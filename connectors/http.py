@@ -259,11 +259,11 @@ class ApiSession:
         for attempt in range(1, self.retry.max_attempts + 1):
             retry_after = None
             try:
-                if self._limiter is not None:
-                    self._limiter.wait()
                 request = self._client.build_request(method, path, **kwargs)
                 if prepare is not None:
                     prepare(request)  # outside the gate: preparing may itself send (a token request)
+                if self._limiter is not None:
+                    self._limiter.wait()  # after preparing, so a wait for a token does not bunch requests
                 with self._gate:
                     self.requests_sent += 1
                     response = self._send(request, endpoint, limit)

@@ -1,4 +1,4 @@
-"""Value parsers shared by the connectors: money as Decimal(18,2), dates, account numbers.
+"""Value parsers shared by the connectors: money as Decimal(18,2), dates, account numbers, text.
 
 Each parser raises ValueError with a short reason; connectors wrap it in a BadResponseError that
 names the company and endpoint.
@@ -30,11 +30,22 @@ def money(value: Any, field: str) -> Decimal:
         raise ValueError(f"{field}: {value!r} is not a number") from None
     if not amount.is_finite():
         raise ValueError(f"{field}: {value!r} is not a finite number")
+    if abs(amount) > MAX_MONEY:  # before quantize: a huge exponent would overflow the context
+        raise ValueError(f"{field}: {value!r} does not fit DECIMAL(18,2)")
     if amount != amount.quantize(CENT):
         raise ValueError(f"{field}: {value!r} has more than two decimals")
-    if abs(amount) > MAX_MONEY:
-        raise ValueError(f"{field}: {value!r} does not fit DECIMAL(18,2)")
     return amount.quantize(CENT)
+
+
+def required_money(value: Any, field: str) -> Decimal:
+    """`money` for an amount the API must send: absent (missing, null or empty) is an error, never 0.00.
+
+    Zero is read only where the API writes zero. (`money` still reads an absent value as 0.00 for
+    the connectors that call it.)
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"{field}: missing amount")
+    return money(value, field)
 
 
 def unsigned_money(value: Any, field: str) -> Decimal:
@@ -75,3 +86,17 @@ def account_number(value: object, field: str = "account") -> str:
     if not text or not text.isalnum():
         raise ValueError(f"{field}: {value!r} is not an account number")
     return text
+
+
+def text(value: Any, field: str) -> str | None:
+    """A text field: absent (null) stays None, text is kept as is, and a JSON number is read as the
+    text it was written as (an integer, or a Decimal from an exact decoder: `12`, `1.50`). Any other
+    JSON value (true/false, an object, a list, a float whose written form is lost) is an error."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        raise ValueError(f"{field}: {value!r} was decoded as a float; its text is not known exactly")
+    shown = repr(value) if isinstance(value, bool) else f"a JSON {type(value).__name__}"
+    raise ValueError(f"{field}: expected text, got {shown}")

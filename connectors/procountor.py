@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from connectors import schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import MB, ApiSession, RateLimiter, Retry, RetryPolicy, SessionClient
-from connectors.parsing import CENT, account_number, iso_date, money
+from connectors.parsing import CENT, account_number, iso_date, required_money
 from connectors.schemas import MONEY, VAT_PERCENT
 from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec, Incremental
 
@@ -88,12 +89,14 @@ class ReceiptRule:
 
     def reason_excluded(self, receipt: dict[str, Any]) -> str | None:
         """None for a receipt in the books, else why not; ValueError for a type or status we do not know."""
+        if not isinstance(receipt, dict):
+            raise ValueError(f"expected a receipt object, got {type(receipt).__name__}")
         kind, status = receipt.get("type"), receipt.get("status")
-        if kind not in RECEIPT_TYPES:
+        if not isinstance(kind, str) or kind not in RECEIPT_TYPES:
             raise ValueError(f"receipt {receipt.get('id')} has type {kind!r}, which Procountor does not document")
-        if status in BOOKED_STATUSES:
+        if isinstance(status, str) and status in BOOKED_STATUSES:
             return NOT_OFFICIAL_TYPES.get(kind)
-        if status in UNBOOKED_STATUSES:
+        if isinstance(status, str) and status in UNBOOKED_STATUSES:
             return NOT_OFFICIAL_TYPES.get(kind) or UNBOOKED_STATUSES[status]
         raise ValueError(
             f"receipt {receipt.get('id')} has status {status!r}, which the rule of what is in the books does not "
@@ -224,6 +227,7 @@ class ProcountorClient(SessionClient):
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
         self.tokens_issued = 0
+        self._count_lock = threading.Lock()
         self.pages_fetched = 0  # every request, tokens included
         self.detail_calls = 0
         self._periods: list[FiscalPeriod] | None = None
@@ -326,7 +330,8 @@ class ProcountorClient(SessionClient):
                 raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
 
         kwargs: dict[str, Any] = {"json": body} if body is not None else {}
-        self.pages_fetched += 1
+        with self._count_lock:
+            self.pages_fetched += 1
         return self.session.request(
             method,
             path,
@@ -348,7 +353,7 @@ class ProcountorClient(SessionClient):
             data = self.get("fiscalyears", "fiscalyears")
             try:
                 self._periods = sorted((self._fiscal_year(y) for y in data["fiscalYears"]), key=lambda p: p.start)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise self._bad("fiscalyears", f"unexpected fiscal year: {exc}") from None
         return self._periods
 
@@ -396,9 +401,9 @@ class ProcountorClient(SessionClient):
                 }
                 for a in data["ledgerAccounts"]
             ]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise self._bad("coa", f"unexpected chart of accounts: {exc!r}") from None
-        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["accounts"])
+        yield self._record_batch("coa", rows, "accounts")
 
     def dimensions(self) -> Iterator[pa.RecordBatch]:
         rows = []
@@ -418,49 +423,78 @@ class ProcountorClient(SessionClient):
                     )
         except (KeyError, TypeError, AttributeError) as exc:
             raise self._bad("dimensions", f"unexpected dimension: {exc!r}") from None
-        yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["dimensions"])
+        yield self._record_batch("dimensions", rows, "dimensions")
 
     # -- fiscal-year endpoints -------------------------------------------------------------------
 
-    def receipt_index(self, period: FiscalPeriod, version_since: str | None = None) -> list[dict[str, Any]]:
-        """Receipts dated in the period (all types and statuses), paged by 200 in id order; with
-        `version_since`, only those whose version is at or after it."""
-        results: list[dict[str, Any]] = []
-        page = 0
-        while True:
-            params: dict[str, Any] = {
-                "startDate": period.start.isoformat(),
-                "endDate": period.end.isoformat(),
-                "page": page,
-                "size": MAX_PAGE_SIZE,
-                "orderById": "ASC",
-            }
-            if version_since:
-                params["versionStartDate"] = version_since
-            data = self.get("ledgerreceipts", "ledgerreceipts", params)
-            try:
-                batch = data["results"]
-                total = int(data["meta"]["totalCount"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise self._bad("ledgerreceipts", f"page {page}: not a LedgerReceiptSearchResult ({exc!r})") from None
-            results.extend(batch)
-            if len(results) >= total:
-                break
-            if not batch:
+    def index_pages(self, period: FiscalPeriod, version_since: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Receipts dated in the period (all types and statuses), one page of 200 at a time in id order,
+        each receipt once; with `version_since`, only those whose version is at or after it.
+
+        Pages are numbered, so a list that changes while it is read can shift a receipt past a page
+        boundary: when totalCount moved during the read, or fewer distinct receipts came than it
+        says, the list is read once more and only receipts not yet seen are yielded; a list that
+        moves again is an error, and so is one that ends before its totalCount."""
+        seen: set[str] = set()
+        for attempt in (1, 2):
+            first_total = last_total = None
+            listed, page = 0, 0
+            while True:
+                params: dict[str, Any] = {
+                    "startDate": period.start.isoformat(),
+                    "endDate": period.end.isoformat(),
+                    "page": page,
+                    "size": MAX_PAGE_SIZE,
+                    "orderById": "ASC",
+                }
+                if version_since:
+                    params["versionStartDate"] = version_since
+                data = self.get("ledgerreceipts", "ledgerreceipts", params)
+                try:
+                    batch = data["results"]
+                    last_total = int(data["meta"]["totalCount"])
+                    if not isinstance(batch, list):
+                        raise TypeError("results is not a list")
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self._bad(
+                        "ledgerreceipts", f"page {page}: not a LedgerReceiptSearchResult ({exc!r})"
+                    ) from None
+                first_total = last_total if first_total is None else first_total
+                fresh = []
+                for position, r in enumerate(batch):
+                    if not isinstance(r, dict) or r.get("id") is None:
+                        raise self._bad(
+                            "ledgerreceipts", f"fiscal year {period.key}, page {page}: receipt {position} has no id"
+                        )
+                    if str(r["id"]) not in seen:
+                        seen.add(str(r["id"]))
+                        fresh.append(r)
+                yield fresh
+                listed += len(batch)
+                if listed >= last_total:
+                    break
+                if not batch:
+                    raise self._bad(
+                        "ledgerreceipts",
+                        f"fiscal year {period.key}: page {page} is empty after {listed} of {last_total} receipts",
+                    )
+                page += 1
+            if first_total == last_total and len(seen) >= last_total:
+                return
+            if attempt == 2:
                 raise self._bad(
                     "ledgerreceipts",
-                    f"fiscal year {period.key}: page {page} is empty after {len(results)} of {total} receipts",
+                    f"fiscal year {period.key}: the receipt list changed while it was read twice "
+                    f"({first_total} then {last_total} receipts, {len(seen)} seen); run the read again",
                 )
-            page += 1
-        unique: dict[str, dict[str, Any]] = {}
-        for position, r in enumerate(results):
-            if not isinstance(r, dict) or r.get("id") is None:
-                raise self._bad("ledgerreceipts", f"fiscal year {period.key}: receipt {position} has no id")
-            unique.setdefault(str(r["id"]), r)  # a receipt listed on two pages (the list moved) once
-        return list(unique.values())
+
+    def receipt_index(self, period: FiscalPeriod, version_since: str | None = None) -> list[dict[str, Any]]:
+        """All of `index_pages` in one list."""
+        return [r for page in self.index_pages(period, version_since) for r in page]
 
     def ledger(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        return self._receipt_rows(self.receipt_index(period), period)
+        # page by page: a large year's index as dicts would be hundreds of MB; only ids are kept
+        return self._receipt_rows(self.index_pages(period), period)
 
     def ledger_changes(self, periods: list[FiscalPeriod], since: str) -> tuple[set[str], Iterator[pa.RecordBatch]]:
         """What changed in these periods since a sync: receipts whose version is at or after `since`.
@@ -480,28 +514,56 @@ class ProcountorClient(SessionClient):
 
         def rows() -> Iterator[pa.RecordBatch]:
             for period, index in changed:
-                yield from self._receipt_rows(index, period)
+                yield from self._receipt_rows([index], period)
 
         return stale, rows()
 
-    def _receipt_rows(self, index: list[dict[str, Any]], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        booked: list[tuple[dict[str, Any], str | None]] = []
-        excluded: list[tuple[dict[str, Any], str | None]] = []
-        for position, r in enumerate(index):
-            try:
-                reason = receipt_rule.reason_excluded(r)
-            except ValueError as exc:
-                raise self._bad("ledgerreceipts", f"receipt {position} of fiscal year {period.key}: {exc}") from None
-            (excluded if reason else booked).append((r, reason))
-        yield pa.RecordBatch.from_pylist(
-            [self._header(r, period, reason) for r, reason in excluded], schema=SCHEMAS["ledger"]
-        )
-        ids = [str(r["id"]) for r, _ in booked]
+    def _receipt_rows(self, pages: Iterable[list[dict[str, Any]]], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
+        ids: list[str] = []  # the receipts in the books, read in detail below
+        excluded: list[dict[str, Any]] = []
+        for page in pages:
+            for r in page:
+                try:
+                    reason = receipt_rule.reason_excluded(r)
+                    if reason:
+                        excluded.append(self._header(r, period, reason))
+                    else:
+                        ids.append(str(r["id"]))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self._bad("ledgerreceipts", f"fiscal year {period.key}: {exc}") from None
+        yield self._record_batch("ledgerreceipts", excluded, "ledger")
+        del excluded
         chunks = [ids[i : i + MAX_IDS_PER_CALL] for i in range(0, len(ids), MAX_IDS_PER_CALL)]
+        # In order, with at most two batches per worker in flight: pool.map would read ahead without
+        # bound and hold a large year's decoded receipts in memory while rows are built.
+        in_flight: deque[Future[list[dict[str, Any]]]] = deque()
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="procountor") as pool:
-            for details in pool.map(self.receipt_details, chunks):
-                rows = [row for detail in details for row in self._lines(detail, period)]
-                yield pa.RecordBatch.from_pylist(rows, schema=SCHEMAS["ledger"])
+            for chunk in chunks:
+                in_flight.append(pool.submit(self.receipt_details, chunk))
+                if len(in_flight) >= 2 * self.max_concurrency:
+                    yield self._batch_rows(in_flight.popleft().result(), period)
+            while in_flight:
+                yield self._batch_rows(in_flight.popleft().result(), period)
+
+    def _batch_rows(self, details: list[dict[str, Any]], period: FiscalPeriod) -> pa.RecordBatch:
+        rows = [row for detail in details for row in self._lines(detail, period)]
+        return self._record_batch("ledgerreceipts/{ids}", rows, "ledger")
+
+    def _record_batch(self, endpoint: str, rows: list[dict[str, Any]], table: str) -> pa.RecordBatch:
+        """The rows as a batch of `table`'s schema; a value of the wrong type fails naming its row."""
+        schema = SCHEMAS[table]
+        try:
+            return pa.RecordBatch.from_pylist(rows, schema=schema)
+        except pa.ArrowException as whole:
+            for n, row in enumerate(rows):  # only on failure: find the first row Arrow refuses
+                try:
+                    pa.RecordBatch.from_pylist([row], schema=schema)
+                except pa.ArrowException as exc:
+                    where = ", ".join(
+                        f"{k} {row[k]!r}" for k in ("receipt_id", "account_number", "item_id") if k in row
+                    )
+                    raise self._bad(endpoint, f"row {n} ({where}): a value of the wrong type: {exc}") from None
+            raise self._bad(endpoint, f"a value of the wrong type: {whole}") from None
 
     def receipt_details(self, ids: list[str]) -> list[dict[str, Any]]:
         """The receipts with these ids (at most 200), in the order asked, each checked to have come back.
@@ -522,7 +584,8 @@ class ProcountorClient(SessionClient):
         return [found[i] for i in ids]
 
     def _batch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        self.detail_calls += 1
+        with self._count_lock:
+            self.detail_calls += 1
         data = self.get("ledgerreceipts/" + ",".join(ids), "ledgerreceipts/{ids}", missing_ok=True)
         if data is None:
             return {}
@@ -566,44 +629,39 @@ class ProcountorClient(SessionClient):
 
     def _lines(self, receipt: dict[str, Any], period: FiscalPeriod) -> list[dict[str, Any]]:
         try:
-            if receipt_rule.reason_excluded(receipt) is not None:
-                raise ValueError(
-                    f"status {receipt.get('status')!r} in the detail, outside the books, while the index said "
-                    "it was in them: it changed during the read; run the read again"
-                )
+            reason = receipt_rule.reason_excluded(receipt)
+            if reason is not None:  # its status changed after the index was read: as the detail says
+                return [self._header(receipt, period, reason)]
             header = self._header(receipt, period, None)
             rows: list[dict[str, Any]] = []
             transactions = receipt["transactions"]
-            if not isinstance(transactions, list):
-                raise ValueError("transactions is not a list")
+            if not isinstance(transactions, list) or not transactions:
+                raise ValueError("a receipt in the books without transactions")
             for t in transactions:
                 line = self._transaction(t, receipt, header, len(rows) + 1)
                 rows.append(line)
                 rows.extend(self.vat_lines(line, t, header, len(rows) + 1))
             return rows
-        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-            raise self._bad("ledgerreceipts/{ids}", f"receipt {receipt.get('id')}: {exc}") from None
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            rid = receipt.get("id") if isinstance(receipt, dict) else None
+            raise self._bad("ledgerreceipts/{ids}", f"receipt {rid}: {exc}") from None
 
     def _transaction(
         self, t: dict[str, Any], receipt: dict[str, Any], header: dict[str, Any], number: int
     ) -> dict[str, Any]:
         where = f"transaction {t.get('id')}"
-        value = t.get("accountingValue")
-        if value is None:
-            raise ValueError(f"{where}: accountingValue is missing")
-        amount = money(value, "accountingValue")  # signed by design: debit +, credit -
+        amount = required_money(t.get("accountingValue"), f"{where}: accountingValue")  # debit +, credit -
         pct = Decimal(str(t.get("vatPercent") or 0))
         vat_status = t.get("vatStatus", receipt.get("vatStatus"))  # the row's status overrides the receipt's
         deduction = t.get("vatDeductionPercent")
         dims = []
         for d in t.get("dimensionItemValues") or []:
-            split = d.get("value")
             dims.append(
                 {
                     "dimension_id": str(d["dimensionId"]),
                     "item_id": str(d["itemId"]),
-                    # no value: the whole line to the item
-                    "amount": amount if split is None else money(split, "dimensionItemValues.value"),
+                    # required by the spec: the amount booked to the item
+                    "amount": required_money(d.get("value"), f"{where}: dimensionItemValues.value"),
                 }
             )
         return {
@@ -630,14 +688,17 @@ class ProcountorClient(SessionClient):
         Domestic sales: the VAT to the VAT payable account. Domestic purchases: the deductible share
         (vatDeductionPercent, 100 when absent) to the VAT receivable account, the rest stays on the
         transaction's own account with its dimension split. No-VAT statuses post nothing and must
-        not carry a VAT percent. A percent under a status not in VAT_STATUSES fails the read.
+        not carry a VAT percent (Procountor: a status other than domestic takes 0 %). A percent
+        without a status, or under one not in VAT_STATUSES, fails the read.
         """
         pct: Decimal = line["vat_percent"]
         if not pct:
             return []
         where = f"transaction {t.get('id')}"
         status = line["vat_status"]
-        treatment = DOMESTIC if status is None else VAT_STATUSES.get(status)
+        if status is None:
+            raise ValueError(f"{where}: vatPercent {pct} without a vatStatus on the row or the receipt")
+        treatment = VAT_STATUSES.get(status)
         if treatment is None:
             raise ValueError(
                 f"{where}: vatStatus {status} with vatPercent {pct} is not a VAT status the connector knows "
@@ -729,6 +790,8 @@ class ProcountorClient(SessionClient):
             for n, report in enumerate(report_periods):
                 end = iso_date(report["endDate"], f"reportData.periods[{n}].endDate")
                 for m, row in enumerate(report["rows"]):
+                    if not isinstance(row, dict):
+                        raise TypeError(f"reportData.periods[{n}].rows[{m}] is not an object")
                     name = row.get("name")
                     # The spec says only "name of the row"; Procountor's report names a row by its
                     # account: number first. Anything else is refused rather than guessed at.
@@ -736,9 +799,7 @@ class ProcountorClient(SessionClient):
                         raise ValueError(
                             f"reportData.periods[{n}].rows[{m}]: name {name!r} does not start with an account number"
                         )
-                    value = row.get("value")
-                    if value is None:
-                        raise ValueError(f"reportData.periods[{n}].rows[{m}] ({name}): no value")
+                    value = required_money(row.get("value"), f"reportData.periods[{n}].rows[{m}] ({name}).value")
                     rows.append(
                         {
                             "company_id": self.company_id,
@@ -746,7 +807,7 @@ class ProcountorClient(SessionClient):
                             "period_id": period.id,
                             "account_number": account_number(name.split()[0], f"rows[{m}].name"),
                             "balance_date": end,
-                            "balance": money(value, f"rows[{m}].value"),
+                            "balance": value,
                         }
                     )
         except (KeyError, TypeError, ValueError) as exc:

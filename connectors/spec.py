@@ -59,11 +59,39 @@ class Incremental:
 
 
 @dataclass(frozen=True)
+class Degradation:
+    """An optional API resource a client did without, and why (e.g. the server answered HTTP 404).
+
+    `resource` is named as the endpoints' `optional_resources` name it (the API path).
+    """
+
+    resource: str
+    cause: str
+
+
+def degradations(client: object) -> tuple[Degradation, ...]:
+    """The optional resources a client has done without so far, in order.
+
+    A client that calls optional resources keeps them in a `degraded` list; a client that calls
+    none needs no such attribute (it has nothing to report).
+    """
+    return tuple(getattr(client, "degraded", ()))
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One extracted endpoint: a Parquet dataset in the lake and a Dagster asset.
 
     `company` endpoints are reference data re-read whole; `fiscal_year` endpoints are fetched one
     fiscal year at a time, `fetch(client, period)`, with the year's real dates from the ERP.
+
+    Every API resource an endpoint calls is required (documented and needed for the books: its
+    failure fails the company) unless `optional_resources` names it, with what the endpoint's data
+    lacks without it. A client that finds an optional resource missing (the server has no such
+    resource, or the API user may not read it) records a `Degradation` and reads on; the extract
+    asset reports it in its metadata and log. A degradation of a resource the endpoint does not
+    name (one its client called for something else, e.g. lock state while finding a fiscal year's
+    dates) costs this endpoint's data nothing and is not reported for it.
     """
 
     source: str
@@ -73,6 +101,7 @@ class Endpoint:
     description: str
     fetch: Callable[..., Iterator[pa.RecordBatch]]  # (client) or (client, period)
     incremental: Incremental | None = None
+    optional_resources: Mapping[str, str] = field(default_factory=dict, hash=False)  # resource -> what is lost
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,13 @@
 Speaks the contract of docs/erp-apis.md section 3: `accounting_api/get/{accounts, periods,
 locking_periods, ledger/<start>/<end>, opening_balances/<period>, account_balance/<acc>/<date>,
 vatcodes}` and `dimension_api` types and items; 429 above the concurrent-request limit.
+
+`locking_periods` is not in Fennoa's published reference (only other projects' code uses it): a
+server built with `locking_periods=False` has no such resource (404, as for any unknown path), and
+the tamper kind `no_locking_periods` removes it for one company. The tamper kind `numeric_text`
+sends a company's text fields as JSON numbers: each ledger row's `series` as the series' numeric
+id (the ids the ledger's `series:` filter takes), the first row's `description` and the first
+account's `name` as numbers.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ VAT_CODES = (
     {"id": 2, "type": "ALV_OSTO", "name": "Kotimaan ostot, yleinen verokanta"},
 )
 _VAT_ID = {row["type"]: row["id"] for row in VAT_CODES}
+# Statement series ids (Fennoa's accounting API reference: the ledger's `series:` filter takes them).
+SERIES_IDS = {"GL": 1, "IN": 2, "PU": 3, "PJ": 5, "CA": 16}
 
 
 def _num(value: Decimal) -> float:
@@ -87,8 +96,9 @@ class FennoaCompany:
 
 
 class FennoaSimulator:
-    def __init__(self, tenants: list[Tenant], max_active: int = 100):
+    def __init__(self, tenants: list[Tenant], max_active: int = 100, locking_periods: bool = True):
         self.max_active = max_active
+        self.locking_periods = locking_periods  # False: a server without accounting_api/get/locking_periods
         self.active: dict[str, int] = {}
         self.companies = {t.credentials["username"]: t for t in tenants if t.erp == "fennoa"}
         self._loaded: dict[str, FennoaCompany] = {}
@@ -141,7 +151,10 @@ class FennoaSimulator:
         try:
             match parts:
                 case ["accounting_api", "get", "accounts"]:
-                    return JSONResponse(self.envelope(self.accounts(company)))
+                    accounts = self.accounts(company)
+                    if accounts and tampered("fennoa", company.tenant.profile.key, "numeric_text"):
+                        accounts[0] = dict(accounts[0], name=int(accounts[0]["code"]))
+                    return JSONResponse(self.envelope(accounts))
                 case ["accounting_api", "get", "periods"]:
                     return JSONResponse(
                         self.envelope(
@@ -152,7 +165,9 @@ class FennoaSimulator:
                             ]
                         )
                     )
-                case ["accounting_api", "get", "locking_periods"]:
+                case ["accounting_api", "get", "locking_periods"] if self.locking_periods and not tampered(
+                    "fennoa", company.tenant.profile.key, "no_locking_periods"
+                ):
                     return JSONResponse(self.envelope(self.locks(company)))
                 case ["accounting_api", "get", "vatcodes"]:
                     return JSONResponse(self.envelope(list(VAT_CODES)))
@@ -211,6 +226,10 @@ class FennoaSimulator:
             data = [dict(data[0], debit=data[0]["debit"] + 1.0), *data[1:]]  # one voucher off by 1.00
         if data and page == 1 and tampered("fennoa", company.tenant.profile.key, "unknown_account"):
             data = [dict(data[0], account="9999"), *data[1:]]  # a line on an account missing from the chart
+        if data and tampered("fennoa", company.tenant.profile.key, "numeric_text"):
+            data = [dict(row, series=SERIES_IDS[row["series"]]) for row in data]
+            if page == 1:
+                data[0] = dict(data[0], description=data[0]["number"])
         pagination = {"page": page, "limit": limit, "pagesCount": max(1, math.ceil(total / limit))}
         return JSONResponse(self.envelope(data, status="ok", pagination=pagination))
 

@@ -4,6 +4,10 @@ short access tokens, longer consents, a rotating loginToken, and a clock tests c
 Contract: docs/erp-apis.md section 4. Bank transactions come from each company's GL cash accounts
 (1910 and 1911 are the two bank accounts). Transactions dated in the last days before the clock are
 `Reserved` and later syncs see them `Booked`; card holds are pending for a few days, then vanish.
+
+Deliberately incomplete answers for tests, per company (`/_sim/tamper` with api "nag"):
+`missing_amount` sends the first transaction of an account's first page with an `amount` that has
+no `value`; `missing_balance` sends the first account's `bookedBalance` without its `value`.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from simulator.catalogue import Tenant, as_of, books_for
-from simulator.faults import FAULTS, marker
+from simulator.faults import FAULTS, marker, tampered
 
 PAGE_SIZE = 50
 RESERVED_DAYS = 3
@@ -215,7 +219,10 @@ class NagSimulator:
         parts = path.split("/")
         accounts = self.bank_accounts(login)
         if len(parts) == 2:
-            return JSONResponse({"accounts": [a["api"] for a in accounts.values()], "pagingToken": None})
+            listed = [a["api"] for a in accounts.values()]
+            if listed and tampered("nag", login.tenant.profile.key, "missing_balance"):
+                listed[0] = dict(listed[0], bookedBalance={"currency": "EUR"})
+            return JSONResponse({"accounts": listed, "pagingToken": None})
         if len(parts) == 4 and parts[3] == "transactions":
             account = accounts.get(parts[2])
             if account is None:
@@ -312,6 +319,8 @@ class NagSimulator:
         rows = [t for t in account["transactions"] if start <= date.fromisoformat(t["date"]) <= end]
         offset = int(q.get("pagingToken") or 0)
         page = rows[offset : offset + PAGE_SIZE]
+        if page and offset == 0 and tampered("nag", login.tenant.profile.key, "missing_amount"):
+            page = [dict(page[0], amount={"currency": page[0]["amount"]["currency"]}), *page[1:]]
         token = str(offset + PAGE_SIZE) if offset + PAGE_SIZE < len(rows) else None
         return JSONResponse({"transactions": page, "pagingToken": token})
 

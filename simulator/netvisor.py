@@ -5,6 +5,11 @@ Follows docs/erp-apis.md section 1: the MAC is verified exactly as the algorithm
 TransactionId is REQUEST_NOT_UNIQUE, failures are HTTP 200 with two Status elements unless
 UseHTTPResponseStatusCodes is 1, amounts use decimal commas, timestamps are Finnish d.m.yyyy,
 element casing differs per resource, and an overlapping request for a customer is rejected.
+Resource shapes follow Netvisor's resource pages (support.netvisor.fi): dimensionlist.nv gives each
+item `Name` (code and label combined), `Code` and `Label`; accountbalance.nv names each account by
+`Number` and `Name` (since 19.2.2026). The older shapes stay available as options
+(`dimension_codes=False`: items by `Name` alone; `balance_numbers=False`: accounts by their
+`Netvisorkey` attribute alone), so clients are tested against both.
 This module shares no code with connectors/netvisor.py on purpose.
 """
 
@@ -65,8 +70,12 @@ def _document(root: ET.Element) -> bytes:
 
 
 class NetvisorSimulator:
-    def __init__(self, tenants: list[Tenant], latency: float = 0.0):
+    def __init__(
+        self, tenants: list[Tenant], latency: float = 0.0, *, dimension_codes: bool = True, balance_numbers: bool = True
+    ):
         self.latency = latency
+        self.dimension_codes = dimension_codes  # dimensionlist.nv items with Code and Label (current docs)
+        self.balance_numbers = balance_numbers  # accountbalance.nv accounts with Number and Name (since 19.2.2026)
         self.tenants = {t.credentials["customer_id"]: t for t in tenants if t.erp == "netvisor"}
         self.transaction_ids: set[tuple[str, str]] = set()
         self.active: set[str] = set()
@@ -126,7 +135,7 @@ class NetvisorSimulator:
         if tenant is None or h.get(H + "partnerid") != tenant.credentials["partner_id"]:
             return None, self.failed(request, "AUTHENTICATION_FAILED", "Unknown customer or partner", 401)
         if h.get("x-netvisor-organisation-id") != tenant.profile.business_id:
-            return None, self.failed(request, "AUTHENTICATION_FAILED", "Organisation id does not match", 401)
+            return None, self.failed(request, "AUTHENTICATION_FAILED", "Organisation not found", 401)
         algorithm = h.get(H + "machashcalculationalgorithm", "")
         try:
             expected = self.expected_mac(request, tenant, algorithm)
@@ -140,7 +149,7 @@ class NetvisorSimulator:
             return None, self.failed(
                 request,
                 "AUTHENTICATION_FAILED",
-                f"Integration keys are not valid. Use the string {masked} for the MAC",
+                f"Integration keys are not valid. Use the string {masked} for the MAC :: {digest}",
                 401,
             )
         key = (tenant.credentials["partner_id"], h.get(H + "transactionid", ""))
@@ -241,6 +250,11 @@ class NetvisorSimulator:
                     dim = _sub(vl, "Dimension")
                     _sub(dim, "DimensionName", books.dimension_types[type_id][0])
                     _sub(dim, "DimensionItem", item)
+                if line.dimensions and "2" not in {t for t, _ in line.dimensions} and line_key % 3 == 0:
+                    # Netvisor also lists a header the line has no item of, with a blank item
+                    dim = _sub(vl, "Dimension")
+                    _sub(dim, "DimensionName", books.dimension_types["2"][0])
+                    _sub(dim, "DimensionItem", " ")
             line_key = 0
         return vouchers
 
@@ -297,11 +311,16 @@ class NetvisorSimulator:
             _sub(element, "IsHidden", "False")
             _sub(element, "LinkType", "0")
             details = _sub(element, "DimensionDetails")
-            for code, _item_name in items:
+            for code, item_name in items:
                 item_key += 1
                 detail = _sub(details, "DimensionDetail")
                 _sub(detail, "Netvisorkey", str(item_key))
-                _sub(detail, "Name", code)
+                if self.dimension_codes:  # Name is code and label combined when the item has a code
+                    _sub(detail, "Name", f"{code} {item_name}")
+                    _sub(detail, "Code", code)
+                    _sub(detail, "Label", item_name)
+                else:  # the older shape: the item's name only (here the code, as voucher lines give it)
+                    _sub(detail, "Name", code)
                 _sub(detail, "IsHidden", "False")
                 _sub(detail, "Level", "1")
                 _sub(detail, "Sort", str(item_key))
@@ -312,9 +331,11 @@ class NetvisorSimulator:
     def balances(self, books: Books, dates: list[date]) -> ET.Element:
         balances = ET.Element("AccountBalances")
         for i, a in enumerate(books.accounts, start=1):
-            element = _sub(balances, "Account", Netvisorkey=str(200 + i))
-            _sub(element, "Number", a.number)
-            _sub(element, "Name", a.name)
+            element = _sub(balances, "Account", Netvisorkey=str(200 + i))  # accountlist.nv's NetvisorKey
+            if self.balance_numbers:
+                _sub(element, "Number", a.number)
+                _sub(element, "Name", a.name)
+                _sub(element, "ForeignName", a.name_en)
             for on in dates:
                 debit, credit = books.balance(a.number, on)
                 entry = _sub(element, "AccountBalance", Date=on.isoformat())

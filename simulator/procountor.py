@@ -175,6 +175,7 @@ class Receipt:
 class ProcountorCompany:
     def __init__(self, tenant: Tenant, books: Books):
         self.tenant, self.books = tenant, books
+        self.searches: dict[tuple, list[Receipt]] = {}  # GET /ledgerreceipts matches per query
 
     @cached_property
     def receipts(self) -> list[Receipt]:
@@ -235,6 +236,7 @@ class ProcountorCompany:
             next_id += 1
             lines += len(receipt.lines)
         self.__dict__.pop("by_id", None)
+        self.searches.clear()
         return {"edited": edited, "added": added, "lines": lines, "fiscal_year_lines": int(target / share)}
 
     def balances(
@@ -458,15 +460,19 @@ class ProcountorSimulator:
         status = set(q["status"].split(",")) if q.get("status") else None
         if status is not None and not status <= STATUSES:
             return self.error(400, f"unknown status {sorted(status - STATUSES)}", "status")
-        matches = [
-            r
-            for r in company.receipts
-            if start <= r.voucher.date <= end
-            and (version_start is None or datetime.fromisoformat(r.version) >= version_start)
-            and (types is None or r.type in types)
-            and (status is None or r.status in status)
-        ]
-        matches.sort(key=lambda r: r.id, reverse=q.get("orderById", "DESC") == "DESC")
+        key = (start, end, version_start, frozenset(types or ()), frozenset(status or ()), q.get("orderById", "DESC"))
+        matches = company.searches.get(key)
+        if matches is None:  # kept per query (a year at L is 2 000 pages): cleared when the books change
+            matches = [
+                r
+                for r in company.receipts
+                if start <= r.voucher.date <= end
+                and (version_start is None or datetime.fromisoformat(r.version) >= version_start)
+                and (types is None or r.type in types)
+                and (status is None or r.status in status)
+            ]
+            matches.sort(key=lambda r: r.id, reverse=key[-1] == "DESC")
+            company.searches[key] = matches
         chunk = matches[page * size : (page + 1) * size]
         return JSONResponse(
             {

@@ -83,8 +83,10 @@ class BulkResponses:
                 start.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                if not message.get("more_body") and start.get("status") == 200:
-                    self.store[key] = (200, start.get("headers", []), b"".join(chunks))
+                body = b"".join(chunks)
+                # Netvisor answers failures with HTTP 200 and <Status>FAILED: those are not kept
+                if not message.get("more_body") and start.get("status") == 200 and b">FAILED<" not in body:
+                    self.store[key] = (200, start.get("headers", []), body)
             await send(message)
 
         await self.app(scope, receive, capture)

@@ -3,7 +3,8 @@
 A run may cover many partitions (single-run backfill policy): the asset walks its partition keys
 company by company, rewrites each partition atomically (read in full, or on incremental runs from
 the ERP's changes where the endpoint can), and reports rows, requests, how it was read, the fiscal
-year's real dates and the path per partition.
+year's real dates and the path per partition, and any optional API resource the endpoint's spec
+names that the client had to do without (`degraded`, also a warning in the run's log).
 """
 
 import itertools
@@ -27,7 +28,7 @@ from assets.partitions import split_key
 from assets.resources import ErpClients, Lake
 from connectors.errors import ConnectorError
 from connectors.fiscal import periods_for_key
-from connectors.spec import Endpoint, ErpClient
+from connectors.spec import Endpoint, ErpClient, degradations
 
 
 def _table_schema(endpoint: Endpoint) -> dg.TableSchema:
@@ -89,6 +90,12 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
         }
         if len(results) == 1:
             metadata.update({k: v for k, v in results[0].items() if v is not None})
+        elif any(r["degraded"] for r in results):
+            metadata["degraded"] = "\n".join(
+                f"{r['company']}{'/' + r['fiscal_year'] if r['fiscal_year'] else ''}: {r['degraded']}"
+                for r in results
+                if r["degraded"]
+            )
         metadata["per_partition"] = dg.MetadataValue.md(_markdown(results))
         return dg.MaterializeResult(metadata=metadata)
 
@@ -164,6 +171,7 @@ def _extract_partition(
                     "fiscal_year_end": None,
                     "path": None,
                     "mode": "none",
+                    "degraded": None,
                 }
             )
             return
@@ -179,6 +187,13 @@ def _extract_partition(
             mode = "full" + (f" ({how.reason})" if how is not None else "")
         written = write_partition(directory, endpoint.schema, batches, guard, lake.modes)
         start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
+    degraded = _degraded(endpoint, client)
+    for what in degraded:
+        context.log.warning(
+            f"{endpoint.source}/{endpoint.name} company '{company}'"
+            + (f" fiscal year {fiscal_year}" if fiscal_year else "")
+            + f" read without an optional resource: {what}"
+        )
     out.append(
         {
             "company": company,
@@ -189,6 +204,7 @@ def _extract_partition(
             "fiscal_year_end": end,
             "path": str(written.path),
             "mode": mode,
+            "degraded": "; ".join(degraded) or None,
         }
     )
     context.log.info(
@@ -196,6 +212,16 @@ def _extract_partition(
         + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
         + f", {mode} read: {written.rows} rows, {out[-1]['requests']} requests -> {written.path}"
     )
+
+
+def _degraded(endpoint: Endpoint, client: ErpClient) -> list[str]:
+    """The optional resources of this endpoint its client did without (so far: the client lives for
+    one company, and what it cached without a resource still lacks it), each with what is lost."""
+    found: dict[str, str] = {}
+    for d in degradations(client):
+        if d.resource in endpoint.optional_resources and d.resource not in found:
+            found[d.resource] = f"{d.resource} unavailable ({d.cause}); lost: {endpoint.optional_resources[d.resource]}"
+    return list(found.values())
 
 
 def _markdown(results: list[dict]) -> str:

@@ -21,6 +21,11 @@
             {%- set present = described.columns[0].values() -%}
         {%- endif -%}
     {%- endif -%}
+    {%- set late = lake_late_columns(source_name, endpoint) -%}
+    {%- for name in columns if found > 0 and name not in present and name not in late %}
+        {{ exceptions.raise_compiler_error('source ' ~ source_name ~ '.' ~ endpoint ~ ': no Parquet file has column '
+            ~ name ~ ' (only columns marked meta.added_later may be missing from older files)') }}
+    {%- endfor %}
     (select {% for name, type in columns.items() -%}
         cast({{ '"' ~ name ~ '"' if name in present else 'null' }} as {{ type }}) as "{{ name }}"
         {%- if not loop.last %}, {% endif %}
@@ -48,4 +53,19 @@
         {{ exceptions.raise_compiler_error(label ~ ' declares no columns in its sources yml') }}
     {%- endif -%}
     {{ return(columns) }}
+{%- endmacro %}
+
+
+{#
+  Columns of a source added after its first Parquet files were written (meta: {added_later: true} in the
+  sources yml): these alone may be missing from every file and then read as typed nulls.
+#}
+{% macro lake_late_columns(source_name, endpoint) -%}
+    {%- set key = 'source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ endpoint -%}
+    {%- set node = graph.sources.get(key) if execute else none -%}
+    {%- set late = [] -%}
+    {%- for name, column in (node.columns if node else {}).items() if (column.meta or {}).get('added_later') -%}
+        {%- do late.append(name) -%}
+    {%- endfor -%}
+    {{ return(late) }}
 {%- endmacro %}

@@ -20,6 +20,15 @@ select company_id, source_system, fiscal_year, account_number, balance_date, our
 from {{ ref('rpt_balance_reconciliation') }}
 where erp_reported and difference <> 0
 union all
+-- an account we hold a balance on that the ERP left out of a year it did report
+select b.company_id, b.source_system, b.fiscal_year, b.account_number, b.balance_date, b.our_balance,
+       null as erp_balance, b.difference,
+       'company ' || b.company_id || ', account ' || b.account_number || ' at ' || b.balance_date || ': ours '
+           || b.our_balance || ', and the ERP reported no balance for it' as problem
+from {{ ref('rpt_balance_reconciliation') }} as b
+inner join reported as r on b.company_id = r.company_id and b.fiscal_year = r.fiscal_year
+where not b.erp_reported and b.our_balance <> 0
+union all
 select a.company_id, a.source_system, a.fiscal_year, null as account_number, f.end_date as balance_date,
        null as our_balance, null as erp_balance, null as difference,
        'company ' || a.company_id || ' (' || a.source_system || '): the ERP reported no balances for fiscal year '

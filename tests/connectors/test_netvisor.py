@@ -290,7 +290,9 @@ def test_wrong_key_is_an_authentication_error_without_the_echoed_mac_input(simul
         with pytest.raises(AuthenticationError) as err:
             nv.fiscal_periods()
     assert "netvisor company 'dahlia', endpoint 'accountingperiodlist'" in str(err.value)
+    assert "Netvisor says 'Integration keys are not valid.'; check the credentials customer_id" in str(err.value)
     assert "wrong-key" not in str(err.value) and CREDS["partner_key"] not in str(err.value)
+    assert "Use the string" not in str(err.value) and CREDS["customer_id"] not in str(err.value)
 
 
 def test_a_bad_line_sum_names_the_voucher():

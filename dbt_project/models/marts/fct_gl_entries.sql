@@ -6,6 +6,7 @@ select
     voucher_number,
     voucher_type,
     line_number,
+    line_key,
     entry_date,
     fiscal_year,
     cast(date_trunc('month', entry_date) as date) as period_month,

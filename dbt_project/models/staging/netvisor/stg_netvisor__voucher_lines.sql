@@ -8,6 +8,7 @@ select
     voucher_number,
     voucher_class as voucher_type,
     line_number,
+    line_key,
     voucher_date as entry_date,
     account_number,
     coalesce(description, voucher_description) as description,

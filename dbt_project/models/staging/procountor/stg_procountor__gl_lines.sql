@@ -12,6 +12,9 @@ select
     receipt_number as voucher_number,
     receipt_type as voucher_type,
     line_number,
+    -- The raw ledger keeps no id of a transaction (receipt id and the connector's line position only,
+    -- and the VAT lines the connector derived have none): null.
+    cast(null as varchar) as line_key,
     receipt_date as entry_date,
     account_number,
     coalesce(description, name) as description,
