@@ -22,6 +22,8 @@ from assets.transform import dbt_executable
 from connectors import procountor
 from connectors.settings import DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.e2e  # a real dbt build (about 12 s): in `make test`, not `make test-fast`
+
 MONEY = pa.decimal128(18, 2)
 OLD_SPLIT = pa.struct([("dimension_id", pa.string()), ("item_id", pa.string())])
 SPLIT = pa.struct([("dimension_id", pa.string()), ("item_id", pa.string()), ("amount", MONEY)])
