@@ -160,7 +160,6 @@ class FennoaClient(SessionClient):
         )
         self.pages_fetched = 0
         self.degraded: list[Degradation] = []  # optional resources done without (connectors.spec)
-        self.lock_state_known = True  # False once locking_periods is missing: periods' is_locked is null
         self._periods: list[FiscalPeriod] | None = None
 
     # -- transport -------------------------------------------------------------------------------
@@ -236,13 +235,12 @@ class FennoaClient(SessionClient):
     def fiscal_periods(self) -> list[FiscalPeriod]:
         """The company's fiscal years with their lock state, as Fennoa reports them (cached).
 
-        Without locking_periods (see `get_optional`) every year's `locked` is False and
-        `lock_state_known` is False: the state is unknown, and `periods()` writes it as null.
+        Without locking_periods (see `get_optional`) every year's `locked` is None: the state is
+        unknown, neither open nor closed, and `periods()` writes it as null.
         """
         if self._periods is None:
             rows = self._rows("periods", self.get("accounting_api/get/periods", "periods"))
             locks_body = self.get_optional(LOCKING_PERIODS, "locking_periods")
-            self.lock_state_known = locks_body is not None
             locked_until = self._locked_until(self._rows("locking_periods", locks_body or {}))
 
             def parse(row: dict[str, Any]) -> FiscalPeriod:
@@ -251,7 +249,7 @@ class FennoaClient(SessionClient):
                     str(row["id"]),
                     iso_date(row["start_date"], "start_date"),
                     end,
-                    locked=locked_until is not None and end <= locked_until,
+                    locked=None if locks_body is None else locked_until is not None and end <= locked_until,
                 )
 
             self._periods = sorted(self._parse("periods", parse, rows), key=lambda p: p.start)
@@ -282,7 +280,7 @@ class FennoaClient(SessionClient):
                     "start_date": p.start,
                     "end_date": p.end,
                     "fiscal_year": int(p.key),
-                    "is_locked": p.locked if self.lock_state_known else None,
+                    "is_locked": p.locked,
                 }
                 for p in self.fiscal_periods()
             ],
@@ -449,8 +447,11 @@ class FennoaClient(SessionClient):
 
         def parse(r: dict[str, Any]) -> dict[str, Any]:
             debit = unsigned_money(r.get("debit_sum"), "debit_sum")
-            credit = unsigned_money(r.get("credit_sum"), "credit_sum")
             total = money(r.get("total_sum"), "total_sum")  # signed: debit_sum - credit_sum
+            # Fennoa's reference shows total_sum and debit_sum; credit_sum is presumed. Without it the
+            # credit side is what the two documented sums imply (never a zero taken for granted).
+            has_credit = r.get("credit_sum") not in (None, "")
+            credit = unsigned_money(r.get("credit_sum") if has_credit else debit - total, "credit_sum")
             if debit - credit != total:
                 raise ValueError(f"account {r.get('account_code')}: debit_sum - credit_sum != total_sum")
             return {
@@ -677,9 +678,10 @@ def _amounts(values: list[Any]) -> pa.Array:
     below 10^13, where a double resolves a thousandth of a cent: then the cent value is the amount
     the JSON text wrote. Anything else makes the caller decode the page exactly.
     """
-    zero = pa.scalar(Decimal("0.00"), MONEY)
+    if any(v is None or v == "" for v in values):  # absent is not 0.00: the row path names the row
+        raise ValueError("an amount is missing")
     if not any(isinstance(v, float | int) and not isinstance(v, bool) for v in values):
-        return pa.array(values, pa.string()).cast(MONEY).fill_null(zero)
+        return pa.array(values, pa.string()).cast(MONEY)
     doubles = pa.array(values, pa.float64())
     cents = doubles.cast(MONEY, safe=False)
     # Arrow's decimal -> double is not always the nearest double, so allow a few ulps (2^-50 relative).
@@ -687,7 +689,7 @@ def _amounts(values: list[Any]) -> pa.Array:
     exact = pc.less_equal(off, pc.add(pc.multiply(pc.abs(doubles), 2.0**-50), 1e-300))
     if pc.all(exact).as_py() is False or (pc.max(pc.abs(doubles)).as_py() or 0) >= EXACT_BELOW:
         raise ValueError("an amount is not an exact two-decimal value")
-    return cents.fill_null(zero)
+    return cents
 
 
 DIMENSION = pa.struct([("type_id", pa.string()), ("item_code", pa.string())])

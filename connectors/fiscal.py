@@ -16,7 +16,7 @@ class FiscalPeriod:
     id: str
     start: date
     end: date
-    locked: bool = False
+    locked: bool | None = False  # None: the ERP does not say (neither open nor closed; refreshed as open)
 
     @property
     def key(self) -> str:

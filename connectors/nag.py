@@ -39,7 +39,7 @@ import pyarrow as pa
 from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore, consent_expiry
 from connectors.errors import BadResponseError
 from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
-from connectors.parsing import iso_date, required_money, text
+from connectors.parsing import iso_date, money, text
 from connectors.spec import AggregatorSpec, BankClientSettings, CredentialField
 
 SOURCE = "nag"
@@ -369,7 +369,7 @@ def _money_object(record: dict[str, Any], name: str, *, currency: bool = True) -
         raise ValueError(f"{name}: missing amount")
     if not isinstance(value, dict):
         raise TypeError(f"{name}: expected {{value, currency}}, got {type(value).__name__}")
-    amount = required_money(value.get("value"), f"{name}.value")
+    amount = money(value.get("value"), f"{name}.value")
     if not currency:
         return amount, None
     return amount, _required_text(value, "currency", f"{name}.currency").strip()

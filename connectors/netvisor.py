@@ -785,9 +785,11 @@ def _ledger_batch(
             raise ValueError("account")
         # LineSum is signed by design (debit positive, credit negative): no sign check here.
         sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
-        line_sum = sums.fill_null("0").cast(MONEY)
-        vat = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".")
-        vat_percent = vat.fill_null("0").cast(VAT_PERCENT)
+        if sums.null_count:
+            raise ValueError("a LineSum is missing")  # absent is not 0.00: _name_bad_line names the voucher
+        line_sum = sums.cast(MONEY)
+        # An absent VatPercent stays null (not 0 %): it is kept for tracing, the books use LineSum only.
+        vat_percent = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".").cast(VAT_PERCENT)
     except (ValueError, pa.ArrowException) as exc:
         _name_bad_line(text, bad)
         raise bad(f"{start}..{end}: a line could not be converted ({exc})") from None
@@ -825,7 +827,8 @@ def _name_bad_line(text: dict[str, list[object]], bad: Callable[[str], BadRespon
         try:
             account_number(text["account_number"][i], "AccountNumber")
             money(text["line_sum"][i], "LineSum")
-            money(text["vat_percent"][i], "VatPercent")
+            if text["vat_percent"][i] is not None:
+                money(text["vat_percent"][i], "VatPercent")
         except ValueError as exc:
             raise bad(f"voucher {key}: {exc}") from None
 

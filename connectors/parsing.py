@@ -19,9 +19,14 @@ _ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
 
 
 def money(value: Any, field: str) -> Decimal:
-    """Parse an amount given as a JSON number, Decimal, or text with a decimal point or comma."""
-    if value is None or value == "":
-        return Decimal("0.00")
+    """Parse an amount given as a JSON number, Decimal, or text with a decimal point or comma.
+
+    Absent (missing, null or blank) is an error, never 0.00: zero is read only where the API writes
+    zero. A connector that has a documented reason to accept an absent amount decides that itself,
+    in the open, before calling this.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"{field}: missing amount")
     if isinstance(value, bool):
         raise ValueError(f"{field}: expected an amount, got {value!r}")
     try:
@@ -35,17 +40,6 @@ def money(value: Any, field: str) -> Decimal:
     if amount != amount.quantize(CENT):
         raise ValueError(f"{field}: {value!r} has more than two decimals")
     return amount.quantize(CENT)
-
-
-def required_money(value: Any, field: str) -> Decimal:
-    """`money` for an amount the API must send: absent (missing, null or empty) is an error, never 0.00.
-
-    Zero is read only where the API writes zero. (`money` still reads an absent value as 0.00 for
-    the connectors that call it.)
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"{field}: missing amount")
-    return money(value, field)
 
 
 def unsigned_money(value: Any, field: str) -> Decimal:

@@ -25,7 +25,7 @@ from connectors import schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import MB, ApiSession, RateLimiter, Retry, RetryPolicy, SessionClient
-from connectors.parsing import CENT, account_number, iso_date, required_money
+from connectors.parsing import CENT, account_number, iso_date, money
 from connectors.schemas import MONEY, VAT_PERCENT
 from connectors.spec import ClientSettings, CredentialField, Endpoint, ErpSpec, Incremental
 
@@ -650,7 +650,7 @@ class ProcountorClient(SessionClient):
         self, t: dict[str, Any], receipt: dict[str, Any], header: dict[str, Any], number: int
     ) -> dict[str, Any]:
         where = f"transaction {t.get('id')}"
-        amount = required_money(t.get("accountingValue"), f"{where}: accountingValue")  # debit +, credit -
+        amount = money(t.get("accountingValue"), f"{where}: accountingValue")  # debit +, credit -
         pct = Decimal(str(t.get("vatPercent") or 0))
         vat_status = t.get("vatStatus", receipt.get("vatStatus"))  # the row's status overrides the receipt's
         deduction = t.get("vatDeductionPercent")
@@ -661,7 +661,7 @@ class ProcountorClient(SessionClient):
                     "dimension_id": str(d["dimensionId"]),
                     "item_id": str(d["itemId"]),
                     # required by the spec: the amount booked to the item
-                    "amount": required_money(d.get("value"), f"{where}: dimensionItemValues.value"),
+                    "amount": money(d.get("value"), f"{where}: dimensionItemValues.value"),
                 }
             )
         return {
@@ -799,7 +799,7 @@ class ProcountorClient(SessionClient):
                         raise ValueError(
                             f"reportData.periods[{n}].rows[{m}]: name {name!r} does not start with an account number"
                         )
-                    value = required_money(row.get("value"), f"reportData.periods[{n}].rows[{m}] ({name}).value")
+                    value = money(row.get("value"), f"reportData.periods[{n}].rows[{m}] ({name}).value")
                     rows.append(
                         {
                             "company_id": self.company_id,

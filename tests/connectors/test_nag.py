@@ -17,7 +17,7 @@ from connectors.bank import TokenSet, TokenStore
 from connectors.errors import BadResponseError
 from connectors.http import RetryPolicy
 from connectors.nag import NagClient
-from connectors.parsing import required_money
+from connectors.parsing import money
 from simulator.catalogue import nag_client_credentials
 
 FAST = RetryPolicy(max_attempts=2, base_delay=0.0)
@@ -261,10 +261,10 @@ def test_pages_are_followed_and_a_repeated_paging_token_is_an_error(tmp_path):
             next(batches)
 
 
-def test_required_money_refuses_an_absent_value_and_reads_zero():
-    assert required_money(0, "v") == Decimal("0.00")
-    assert required_money("0,00", "v") == Decimal("0.00")
-    assert required_money(Decimal("-26.40"), "v") == Decimal("-26.40")
+def test_money_refuses_an_absent_value_and_reads_zero():
+    assert money(0, "v") == Decimal("0.00")
+    assert money("0,00", "v") == Decimal("0.00")
+    assert money(Decimal("-26.40"), "v") == Decimal("-26.40")
     for absent in (None, "", "  "):
         with pytest.raises(ValueError, match="v: missing amount"):
-            required_money(absent, "v")
+            money(absent, "v")

@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pyarrow as pa
@@ -295,14 +296,27 @@ def test_wrong_key_is_an_authentication_error_without_the_echoed_mac_input(simul
     assert "Use the string" not in str(err.value) and CREDS["customer_id"] not in str(err.value)
 
 
-def test_a_bad_line_sum_names_the_voucher():
-    xml = (
+def _one_voucher(second_line: str) -> str:
+    return (
         "<Root><ResponseStatus><Status>OK</Status></ResponseStatus><Vouchers>"
         '<Voucher status="valid"><NetvisorKey>77</NetvisorKey><VoucherDate>3.2.2025</VoucherDate>'
         "<VoucherLine><NetvisorKey>1</NetvisorKey><LineSum>10,00</LineSum><AccountNumber>3000</AccountNumber></VoucherLine>"
-        "<VoucherLine><NetvisorKey>2</NetvisorKey><LineSum>1O,00</LineSum><AccountNumber>1700</AccountNumber></VoucherLine>"
+        f"<VoucherLine><NetvisorKey>2</NetvisorKey>{second_line}<AccountNumber>1700</AccountNumber></VoucherLine>"
         "</Voucher></Vouchers></Root>"
     )
+
+
+@pytest.mark.parametrize(
+    ("line_sum", "message"),
+    [
+        ("<LineSum>1O,00</LineSum>", "LineSum: '1O,00' is not a number"),
+        ("", "LineSum: missing amount"),
+        ("<LineSum> </LineSum>", "LineSum: missing amount"),
+    ],
+    ids=["not-a-number", "absent", "blank"],
+)
+def test_a_bad_or_missing_line_sum_names_the_voucher(line_sum, message):
+    xml = _one_voucher(line_sum)
     nv = NetvisorClient(
         "acme",
         "http://nv.test",
@@ -315,9 +329,21 @@ def test_a_bad_line_sum_names_the_voucher():
     )
     with pytest.raises(BadResponseError) as err:
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
-    assert "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number" in str(
-        err.value
+    assert f"netvisor company 'acme', endpoint 'accountingledger': voucher 77: {message}" in str(err.value)
+
+
+def test_an_absent_vat_percent_is_kept_unknown_not_zero():
+    xml = _one_voucher("<LineSum>-10,00</LineSum><VatPercent>25,5</VatPercent>").replace(
+        "<LineSum>10,00</LineSum>", "<LineSum>10,00</LineSum><VatPercent>0</VatPercent>"
     )
+    xml = xml.replace("<VatPercent>0</VatPercent>", "", 1)  # the first line has none
+    nv = NetvisorClient(
+        "acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1",
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text=xml)),
+    )  # fmt: skip
+    (batch,) = nv.ledger(FiscalPeriod("1", date(2025, 2, 3), date(2025, 2, 3)))  # one window
+    assert batch.column("vat_percent").to_pylist() == [None, Decimal("25.50")]
+    assert batch.column("line_sum").to_pylist() == [Decimal("10.00"), Decimal("-10.00")]
 
 
 def test_window_plan_probes_then_splits_each_month_by_the_last_answers_density():

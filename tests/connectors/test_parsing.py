@@ -81,11 +81,27 @@ def fennoa_ledger(rows: list[dict], opening: list[dict] | None = None) -> httpx.
         if "/account_balance/" in path:
             return httpx.Response(200, json={"status": "OK", "data": {"sum_debit": "5.00", "sum_credit": "-1.00"}})
         page = int(request.url.params["page"])
-        data = rows if page == 2 else [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": 1}]
+        data = (
+            rows
+            if page == 2
+            else [{"statement_id": 1, "account": "3000", "date": "2025-02-01", "debit": 1, "credit": 0}]
+        )
         body = {"status": "OK", "pagination": {"pagesCount": 2}, "data": data}
         return httpx.Response(200, content=json.dumps(body))
 
     return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("absent", [{}, {"credit": None}, {"credit": ""}], ids=["missing", "null", "empty"])
+def test_an_absent_fennoa_debit_or_credit_is_an_error_naming_page_and_row_not_a_zero(absent):
+    rows = [
+        {"statement_id": 2, "account": "3000", "date": "2025-02-01", "debit": 12.5, "credit": 0},
+        {"statement_id": 2, "account": "1910", "date": "2025-02-01", "debit": 0, **absent},
+    ]
+    with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=fennoa_ledger(rows)) as c:
+        with pytest.raises(BadResponseError) as err:
+            list(c.ledger(c.fiscal_periods()[0]))
+    assert str(err.value) == "fennoa company 'acme', endpoint 'ledger': page 2, row 1: credit: missing amount"
 
 
 @pytest.mark.parametrize("amount", [-12.5, "-12.50"], ids=["fast-float-column", "exact-text-column"])
@@ -119,6 +135,23 @@ def test_negative_fennoa_opening_and_reported_balances_name_the_row_or_account()
         with pytest.raises(BadResponseError) as err:
             list(c.account_balances(period, ["1910"]))
         assert "endpoint 'account_balance': account 1910: sum_credit: '-1.00' is negative" in str(err.value)
+
+
+def test_a_fennoa_opening_balance_without_credit_sum_takes_the_credit_the_documented_sums_imply():
+    opening = [
+        {"account_code": "1910", "debit_sum": "12.00", "total_sum": "7.50"},
+        {"account_code": "2871", "debit_sum": "0", "credit_sum": "4.00", "total_sum": "-4.00"},
+    ]
+    with FennoaClient("acme", "http://fennoa.test/api", "u", "k", transport=fennoa_ledger([], opening)) as c:
+        (batch,) = c.opening_balances(c.fiscal_periods()[0])
+        assert batch.column("credit").to_pylist() == [Decimal("4.50"), Decimal("4.00")]
+        for absent in ({"debit_sum": "1.00"}, {"total_sum": "1.00", "credit_sum": "0"}):
+            broken = FennoaClient(
+                "acme", "http://fennoa.test/api", "u", "k",
+                transport=fennoa_ledger([], [{"account_code": "1910", **absent}]),
+            )  # fmt: skip
+            with broken, pytest.raises(BadResponseError, match=r"opening_balances': row 0: \w+_sum: missing amount"):
+                list(broken.opening_balances(broken.fiscal_periods()[0]))
 
 
 def test_a_positive_fennoa_ledger_still_takes_the_fast_path():
