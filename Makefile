@@ -59,12 +59,12 @@ $(DAGSTER_HOME)/dagster.yaml: orchestration/instance/dagster.yaml
 	install -d -m 700 $(DAGSTER_HOME)
 	cp $< $@
 
+# Thin wrappers of the `nordledger` command (`.venv/bin/nordledger --help`), which does the same from any shell.
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m orchestration.demo
+	$(BIN)/nordledger demo
 
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	@$(BIN)/python -m simulator serve --port 8765 & sim=$$!; trap "kill $$sim" EXIT; \
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/nordledger dev
 
 simulator: install
 	$(BIN)/python -m simulator serve --port 8765

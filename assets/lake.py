@@ -242,3 +242,41 @@ def remove_partition(directory: Path, guard: VolumeGuard | None = None) -> bool:
             _to_trash(guard.root, directory)
     shutil.rmtree(directory)
     return True
+
+
+ARCHIVE = "_archive"
+
+
+@dataclass(frozen=True)
+class StoredCompany:
+    """One company's partitions of one source in the lake (every endpoint's `company=<id>` folder)."""
+
+    source: str
+    company: str
+    directories: tuple[Path, ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(stored_rows(p.parent) for d in self.directories for p in d.rglob(PART))
+
+
+def stored_companies(root: Path) -> list[StoredCompany]:
+    """Every (source, company) that has partitions under raw/, which is what dbt reads."""
+    found: dict[tuple[str, str], list[Path]] = {}
+    for directory in sorted((root / "raw").glob("*/*/company=*")):
+        if directory.is_dir():
+            source, company = directory.parent.parent.name, directory.name.removeprefix("company=")
+            found.setdefault((source, company), []).append(directory)
+    return [StoredCompany(source, company, tuple(dirs)) for (source, company), dirs in sorted(found.items())]
+
+
+def archive_company(root: Path, stored: StoredCompany, stamp: str | None = None) -> Path:
+    """Move a company's partitions of one source out of raw/ (out of dbt's glob) into
+    `_archive/<time>-<company>/raw/...` under the lake root, keeping their paths; moving them back restores them."""
+    stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target_root = root / ARCHIVE / f"{stamp}-{stored.company}"
+    for directory in stored.directories:
+        target = target_root / directory.relative_to(root)
+        ensure_dir(target.parent)
+        os.replace(directory, target)  # one rename per endpoint folder: same file system, nothing copied
+    return target_root

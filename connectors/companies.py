@@ -184,6 +184,10 @@ class BankConnection(BaseModel):
         return self
 
 
+# The statement forms dbt_project/seeds/report_lines.csv defines (tests/dbt/test_chart_templates.py keeps them equal).
+ReportSchema = Literal["KPA", "PMA", "PMA_BRUTTO", "PMA_MIKRO", "PMA_MIKRO_BRUTTO"]
+
+
 class Company(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -193,7 +197,12 @@ class Company(BaseModel):
     erp: str = Field(description="ERP of the company: the name of a registered connector spec")
     credentials: dict[str, str] = Field(description="credential name -> environment variable name")
     base_url: str | None = None
-    report_schema: Literal["KPA", "PMA"] = "KPA"
+    report_schema: ReportSchema = Field(
+        default="KPA",
+        description="Statement forms: KPA (Kirjanpitoasetus 1:1 and 1:6, every item), PMA (small company, "
+        "VNa 1753/2015 ch. 2), PMA_MIKRO (micro company, ch. 3), each PMA form also with Bruttotulos "
+        "(_BRUTTO: items 1-5 of the P&L combined)",
+    )
     chart_template: str = "default"
     options: dict[str, str] = Field(
         default_factory=dict,

@@ -778,13 +778,13 @@ SPEC = ErpSpec(
         Endpoint(SOURCE, "dimensions", "company", SCHEMAS["dimensions"],
                  "Dimension types and items: cost centres, projects (dimension_api).", lambda c: c.dimensions()),
         Endpoint(SOURCE, "ledger", "fiscal_year", SCHEMAS["ledger"],
-                 "Every ledger row of the fiscal year (get/ledger/<start>/<end>, paged).", lambda c, p: c.ledger(p)),
+                 "Every ledger row of the fiscal year (`get/ledger/<start>/<end>`, paged).", lambda c, p: c.ledger(p)),
         Endpoint(SOURCE, "opening_balances", "fiscal_year", SCHEMAS["opening_balances"],
-                 "Opening balances of the fiscal year (get/opening_balances/<period>).",
+                 "Opening balances of the fiscal year (`get/opening_balances/<period>`).",
                  lambda c, p: c.opening_balances(p)),
         Endpoint(SOURCE, "account_balances", "fiscal_year", SCHEMAS["account_balances"],
                  "Balances Fennoa reports for every account at the fiscal year's end, for reconciliation "
-                 "(get/account_balance/<account>/<date>).",
+                 "(`get/account_balance/<account>/<date>`).",
                  lambda c, p: c.account_balances(p, c.account_numbers())),
     ),
 )  # fmt: skip

@@ -11,53 +11,64 @@ import os
 import sys
 import time
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import httpx
 
 from connectors.fiscal import month_end
 from connectors.settings import PROJECT_ROOT, Settings, load_settings
 from orchestration.definitions import build_pipeline
+from orchestration.devserver import SIMULATOR_PORT, PortTakenError, our_simulator_running
 from orchestration.runner import materialize_all
 
-SIMULATOR_PORT = 8765
 
-
-def _simulator_running(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+def latest_closed_month(last_entry: date) -> date:
+    """The end of the latest month the books are complete for: the month of the last entry counts only
+    when that entry is on its last day."""
+    end = month_end(last_entry)
+    return end if last_entry == end else last_entry.replace(day=1) - timedelta(days=1)
 
 
 def statements_report(published_db: Path) -> str:
+    """Each company's P&L year to date at its latest closed month beside the same months of the prior
+    fiscal year (months aligned by month of the fiscal year), and the balance sheet at that month end."""
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         companies = con.execute("""
-            select c.company_id, c.company_name, c.source_system, max(p.fiscal_year), max(p.month_end),
-                   (select max(entry_date) from marts.fct_gl_entries as g where g.company_id = c.company_id)
-            from marts.dim_company as c join marts.rpt_profit_and_loss as p using (company_id)
+            select c.company_id, c.company_name, c.source_system, max(g.entry_date)
+            from marts.dim_company as c join marts.fct_gl_entries as g using (company_id)
             group by all order by 1""").fetchall()
         out = []
-        for company_id, name, erp, fiscal_year, through, last_entry in companies:
+        for company_id, name, erp, last_entry in companies:
+            found = con.execute(
+                "select fiscal_year, month_of_fiscal_year, month_end from marts.rpt_profit_and_loss "
+                "where company_id = ? and month_end <= ? order by month_end desc limit 1",
+                [company_id, latest_closed_month(last_entry)],
+            ).fetchall()
+            if not found:
+                continue
+            fiscal_year, month_of_year, through = found[0]
             fy = con.execute(
                 "select start_date, end_date, length_months from marts.dim_fiscal_period "
                 "where company_id = ? and fiscal_year = ?",
                 [company_id, fiscal_year],
             ).fetchall()[0]
+            months = "month 1" if month_of_year == 1 else f"months 1-{month_of_year}"
             out.append(
                 f"\n{name} ({company_id}, {erp}) - fiscal year {fiscal_year}: {fy[0]}..{fy[1]} "
                 f"({fy[2]} months), last entry {last_entry}"
+            )
+            out.append(
+                f"  P&L {fy[0]}..{through}, the latest closed month: {months}, beside {months} of the prior fiscal year"
             )
             out.append(f"  {'':<52}{'year to date':>16}{'prior year':>16}")
             for label, level, ytd, prior in con.execute(
                 """
                     select label_en, level, amount_ytd, amount_prior_year_ytd from marts.rpt_profit_and_loss
                     where company_id = ? and fiscal_year = ? and month_end = ?
-                      and (line_type <> 'line' or amount_ytd <> 0 or amount_prior_year_ytd <> 0)
+                      and is_printed and (level = 0 or amount_ytd <> 0 or amount_prior_year_ytd <> 0)
                     order by ordinal""",
                 [company_id, fiscal_year, through],
             ).fetchall():
@@ -66,7 +77,7 @@ def statements_report(published_db: Path) -> str:
                 out.append(f"{indent}{label:<{52 - len(indent) + 2}}{ytd:>16,.2f}{prior_text}")
             balance_date = con.execute(
                 "select max(month_end) from marts.rpt_balance_sheet where company_id = ? and month_end <= ?",
-                [company_id, month_end(last_entry)],
+                [company_id, through],
             ).fetchall()[0][0]
             out.append(f"  Balance sheet at {balance_date}")
             for label, amount in con.execute(
@@ -109,9 +120,14 @@ def main() -> int:
     home = ensure_dagster_home()
     pipeline = build_pipeline(settings)
 
+    try:
+        running = our_simulator_running(SIMULATOR_PORT)
+    except PortTakenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     with ExitStack() as stack:
-        if _simulator_running(SIMULATOR_PORT):
-            print(f"Simulator already running on 127.0.0.1:{SIMULATOR_PORT}")
+        if running:
+            print(f"Simulator already running on 127.0.0.1:{SIMULATOR_PORT} (this checkout's)")
         else:
             from simulator.server import serve_in_thread
 

@@ -72,7 +72,8 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
             f"{erp}_reference_job",
             selection=dg.AssetSelection.assets(*reference),
             tags=_runtime("extract"),
-            description=f"{title}: reference data per company (chart of accounts, fiscal years, dimensions, ...)",
+            description=f"{title}: reference data per company (chart of accounts, fiscal years, dimensions, ...). "
+            f"Pick the companies as partitions, or from a shell: nordledger sync --erp {erp} (or COMPANY...)",
         )
         if reference
         else None,
@@ -80,7 +81,9 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
             f"{erp}_fiscal_year_job",
             selection=dg.AssetSelection.assets(*fiscal),
             tags=_runtime("extract"),
-            description=f"{title}: ledger and balances per company and fiscal year",
+            description=f"{title}: ledger and balances per company and fiscal year (partition keys company|year). "
+            f"From a shell without partition keys: nordledger sync --erp {erp} --fiscal-years 2026, "
+            "or nordledger sync COMPANY",
         )
         if fiscal
         else None,

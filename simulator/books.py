@@ -5,7 +5,10 @@ voucher balances; each fiscal year opens with a voucher that carries the previou
 sheet forward, with the previous year's result moved into retained earnings (2250). A profile with
 `rich_cases` also has lines split across dimension items, partly or not deductible purchase VAT and
 zero-rated EU sales (every line still explicit here; an ERP that derives VAT leaves out `implied_vat`
-lines).
+lines). A profile's `statutory_cases` add, per fiscal year, the entries a Finnish year end brings (stock,
+prepaid expenses, appropriations, provisions, income tax, a result-closing entry, group-company items,
+VAT and payroll left unpaid over the year end) and the books a year can lack (no opening voucher); see
+`STATUTORY_CASES`. Their vouchers are plain journal entries without VAT, numbered after the year's others.
 """
 
 from __future__ import annotations
@@ -61,6 +64,53 @@ CHART: tuple[Account, ...] = (
     Account("9160", "Korkotuotot", "Interest income"),
     Account("9440", "Korkokulut", "Interest expenses"),
 )
+
+# Accounts only the statutory cases post to: a company's chart lists those its books use.
+CASE_ACCOUNTS: tuple[Account, ...] = (
+    Account("1500", "Aineet ja tarvikkeet", "Raw materials and consumables"),
+    Account("1650", "Lainasaamiset, pitkäaikaiset", "Loan receivables, non-current"),
+    Account("1730", "Myyntisaamiset saman konsernin yrityksiltä", "Receivables from group companies"),
+    Account("1800", "Siirtosaamiset", "Prepaid expenses and accrued income"),
+    Account("2251", "Edellisten tilikausien voitto, siirto", "Retained earnings, transferred"),
+    Account("2371", "Tilikauden voitto (tappio)", "Profit (loss) for the financial year, booked"),
+    Account("2441", "Poistoero, koneet ja kalusto", "Depreciation difference, machinery and equipment"),
+    Account("2550", "Muut pakolliset varaukset", "Other provisions"),
+    Account("2940", "Tuloverovelka", "Income tax payable"),
+    Account("4400", "Varastojen muutos", "Change in inventories"),
+    Account("7680", "Vakuutusmaksut", "Insurance premiums"),
+    Account("8990", "Pakollisten varausten muutos", "Change in provisions"),
+    Account("9150", "Korkotuotot saman konsernin yrityksiltä", "Interest income from group companies"),
+    Account("9820", "Poistoeron muutos", "Change in depreciation difference"),
+    Account("9900", "Tuloverot", "Income taxes"),
+    Account("9999", "Tilikauden tuloksen siirto", "Result of the financial year, closed"),
+)
+
+# What each statutory case books in the fiscal year it is named for (all amounts fixed, so tests can
+# add them up by hand). A case named for a year may also book in the next one (reversal, payment).
+STATUTORY_CASES: dict[str, str] = {
+    "inventory": "year-end stock: 1500 Dr / 4400 Cr 14 250.00 on the last day",
+    "prepaid_expense": "insurance 4 800.00 paid 1.10. (7680 Dr / 1910 Cr), 3 600.00 of it prepaid at the year end "
+    "(1800 Dr / 7680 Cr), reversed on the next year's first day",
+    "appropriations": "depreciation difference 9820 Dr / 2441 Cr 5 000.00 and a provision 8990 Dr / 2550 Cr "
+    "2 400.00 on the last day",
+    "income_tax": "income tax 9900 Dr / 2940 Cr 19 200.00 on the last day, paid on the next year's 60th day",
+    # Not in the demo: its 9999 balance at the year end is what warn_result_closing_account_balance warns of.
+    "closing_entry": "the year's result closed by entry on the last day, 9999 against 2371 (after every other case)",
+    "result_on_2371": "the opening voucher carries last year's result on 2371 (not 2250; in a first year, 16 000.00 "
+    "of the 36 000.00), moved to 2251 on the 120th day",
+    "group_items": "a loan 1650 Dr / 1910 Cr 10 000.00 on the 45th day; group interest 1730 Dr / 9150 Cr 750.00 "
+    "on the 152nd day",
+    "taxes_unpaid": "the last month's VAT, withholding and contributions are not settled before the year end: "
+    "they are carried into the next opening and paid on the next year's 12th day",
+    "no_opening": "the fiscal year has no opening voucher (the books were not closed); the next opening "
+    "carries everything since the last one",
+}
+INVENTORY = Decimal("14250.00")
+INSURANCE, PREPAID = Decimal("4800.00"), Decimal("3600.00")
+DEPRECIATION_DIFFERENCE, PROVISION = Decimal("5000.00"), Decimal("2400.00")
+INCOME_TAX = Decimal("19200.00")
+LOAN, GROUP_INTEREST = Decimal("10000.00"), Decimal("750.00")
+TAX_ACCOUNTS = ("2939", "1763", "2930", "2931")
 
 DIMENSION_TYPES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     # type id -> (name, ((item code, item name), ...))
@@ -135,6 +185,12 @@ class CompanyProfile:
     seed: int = 1
     locked_through: date | None = None  # fiscal years ending on or before are locked
     rich_cases: bool = False  # dimension splits, partly deductible VAT, zero-rated EU sales
+    # (fiscal-year key, case): the year-end cases of STATUTORY_CASES this company's books hold
+    statutory_cases: tuple[tuple[str, str], ...] = ()
+
+    def has_case(self, fiscal_year_key: str, case: str) -> bool:
+        assert case in STATUTORY_CASES, case
+        return (fiscal_year_key, case) in self.statutory_cases
 
 
 @dataclass
@@ -144,8 +200,13 @@ class Books:
     fiscal_years: list[FiscalYear]
     vouchers: list[Voucher] = field(default_factory=list)
 
-    accounts = CHART
     dimension_types = DIMENSION_TYPES
+
+    @cached_property
+    def accounts(self) -> tuple[Account, ...]:
+        """The chart: the common accounts, then those of the statutory cases the books post to."""
+        used = {line.account for v in self.vouchers for line in v.lines}
+        return CHART + tuple(a for a in CASE_ACCOUNTS if a.number in used)
 
     @cached_property
     def valid_vouchers(self) -> list[Voucher]:
@@ -163,12 +224,22 @@ class Books:
                 return v
         return None
 
+    def carried_from(self, fy: FiscalYear) -> FiscalYear:
+        """The fiscal year whose opening voucher a balance-sheet balance in `fy` runs from: `fy` itself,
+        or for a year without an opening voucher (books not closed) the last year that has one."""
+        index = self.fiscal_years.index(fy)
+        while index > 0 and self.opening_voucher(self.fiscal_years[index]) is None:
+            index -= 1
+        return self.fiscal_years[index]
+
     def balance(self, account: str, on: date) -> tuple[Decimal, Decimal]:
-        """(debit, credit) of an account from its fiscal year's opening through `on`."""
+        """(debit, credit) of an account from its fiscal year's opening through `on` (a balance-sheet
+        account of a year without an opening voucher: from the last opening voucher)."""
         fy = self.fiscal_year_of(on)
+        start = self.carried_from(fy).start if account < "3" else fy.start
         debit = credit = Decimal("0")
         for v in self.valid_vouchers:
-            if fy.start <= v.date <= on:
+            if start <= v.date <= on:
                 for line in v.lines:
                     if line.account == account:
                         if line.amount >= 0:
@@ -191,17 +262,32 @@ class _Generator:
         self.next_id = 1000 + 1000 * (profile.seed % 7)
         self.numbers: dict[tuple[int, str], int] = {}
         self.totals: dict[int, dict[str, Decimal]] = {}
+        # The statutory cases' vouchers take ids of their own, so the other vouchers keep theirs.
+        self.next_case_id = 900_000 + 1000 * (profile.seed % 50)
+        self.unopened: list[FiscalYear] = []  # fiscal years since the last opening voucher, none of them opened
+        self.opened_with_taxes: set[int] = set()  # fiscal years whose opening carries unpaid VAT or payroll
 
     def add(
-        self, fy: FiscalYear, day: date, series: str, description: str, lines: list[Line], status: str = "valid"
+        self,
+        fy: FiscalYear,
+        day: date,
+        series: str,
+        description: str,
+        lines: list[Line],
+        status: str = "valid",
+        case: bool = False,
     ) -> Voucher | None:
         if day > self.as_of:
             return None
         number = self.numbers.get((fy.id, series), 0) + 1
         self.numbers[(fy.id, series)] = number
-        voucher = Voucher(self.next_id, number, day, series, description, lines, status)
+        voucher_id = self.next_case_id if case else self.next_id
+        voucher = Voucher(voucher_id, number, day, series, description, lines, status)
         assert voucher.total() == 0, f"unbalanced voucher {voucher}"
-        self.next_id += 1
+        if case:
+            self.next_case_id += 1
+        else:
+            self.next_id += 1
         self.vouchers.append(voucher)
         if status == "valid":
             totals = self.totals.setdefault(fy.id, {})
@@ -232,12 +318,28 @@ class _Generator:
                 Line("1100", Decimal("36000.00"), "Kalusto"),
                 Line("2250", Decimal("-36000.00"), "Edellisten tilikausien voitto"),
             ]
+            if self.p.has_case(fy.key, "result_on_2371"):  # 16 000.00 of it the year before's, not yet moved
+                lines[-1:] = [
+                    Line("2250", Decimal("-20000.00"), "Edellisten tilikausien voitto"),
+                    Line("2371", Decimal("-16000.00"), "Edellisen tilikauden voitto"),
+                ]
+        elif self.p.has_case(fy.key, "no_opening"):
+            self.unopened.append(previous)  # the books were not closed: no opening voucher
+            return
         else:
-            closing = self.closing_balances(previous)
+            # everything since the last opening voucher: the previous year's, and any unopened year's before it
+            closing: dict[str, Decimal] = {}
+            for year in [*self.unopened, previous]:
+                for acc, amt in self.closing_balances(year).items():
+                    closing[acc] = closing.get(acc, Decimal("0")) + amt
+            self.unopened = []
             result = sum((amt for acc, amt in closing.items() if acc >= "3"), Decimal("0"))
             carried = {acc: amt for acc, amt in closing.items() if acc < "3" and amt != 0}
-            carried["2250"] = carried.get("2250", Decimal("0")) + result
+            result_account = "2371" if self.p.has_case(fy.key, "result_on_2371") else "2250"
+            carried[result_account] = carried.get(result_account, Decimal("0")) + result
             lines = [Line(acc, amt, "Avaava tase") for acc, amt in sorted(carried.items()) if amt != 0]
+            if any(acc in TAX_ACCOUNTS for acc in carried):
+                self.opened_with_taxes.add(fy.id)
         self.add(fy, fy.start, "OB", f"Tilinavaus {fy.start:%d.%m.%Y}", lines)
 
     def month_starts(self, fy: FiscalYear):
@@ -388,19 +490,98 @@ class _Generator:
         self.settle_taxes(fy, month)
 
     def settle_taxes(self, fy: FiscalYear, month: date) -> None:
-        """Pay last month's VAT, withholding and contributions on the 12th of this month."""
-        if month == fy.start:
+        """Pay last month's VAT, withholding and contributions on the 12th of this month (with the
+        `taxes_unpaid` case: none in the year's last month, and the carried ones in the next year's first)."""
+        carried = month == fy.start and fy.id in self.opened_with_taxes
+        if month == fy.start and not carried:
+            return
+        if (month.year, month.month) == (fy.end.year, fy.end.month) and self.p.has_case(fy.key, "taxes_unpaid"):
             return
         pay_day = month + timedelta(days=11)
         balances = self.closing_balances(fy)
         lines = []
-        for account in ("2939", "1763", "2930", "2931"):
+        for account in TAX_ACCOUNTS:
             amount = balances.get(account, Decimal("0"))
             if amount:
                 lines.append(Line(account, -amount, "Tilitys"))
         if lines:
             lines.append(Line("1910", -sum((line.amount for line in lines), Decimal("0")), "Pankki"))
-            self.add(fy, pay_day, "PJ", f"Verojen tilitys {month:%m/%Y}", lines)
+            self.add(fy, pay_day, "PJ", f"Verojen tilitys {month:%m/%Y}", lines, case=carried)
+
+    def statutory(self, fy: FiscalYear, previous: FiscalYear | None) -> None:
+        """The profile's statutory cases for `fy` (and the next-year halves of `previous`'s), as journal
+        vouchers without VAT; the result-closing entry last, after everything else of the year."""
+
+        def journal(day: date, description: str, *lines: tuple[str, Decimal, str]) -> None:
+            self.add(fy, day, "GL", description, [Line(a, amt, text) for a, amt, text in lines], case=True)
+
+        def has(case: str) -> bool:
+            return self.p.has_case(fy.key, case)
+
+        if previous is not None and self.p.has_case(previous.key, "prepaid_expense"):
+            journal(
+                fy.start, "Siirtosaamisen palautus", ("7680", PREPAID, "Vakuutus"), ("1800", -PREPAID, "Siirtosaaminen")
+            )
+        if previous is not None and self.p.has_case(previous.key, "income_tax"):
+            journal(
+                fy.start + timedelta(days=59),
+                "Tuloveron maksu",
+                ("2940", INCOME_TAX, "Tuloverovelka"),
+                ("1910", -INCOME_TAX, "Pankki"),
+            )
+        if has("result_on_2371"):
+            opening = next(v for v in self.vouchers if v.is_opening and v.date == fy.start)
+            result = -sum((line.amount for line in opening.lines if line.account == "2371"), Decimal("0"))
+            journal(
+                fy.start + timedelta(days=119),
+                "Edellisen tilikauden tuloksen siirto",
+                ("2371", result, "Tilikauden voitto"),
+                ("2251", -result, "Edellisten tilikausien voitto"),
+            )
+        if has("group_items"):
+            journal(
+                fy.start + timedelta(days=44), "Lainananto", ("1650", LOAN, "Lainasaaminen"), ("1910", -LOAN, "Pankki")
+            )
+            journal(
+                fy.start + timedelta(days=151),
+                "Konsernikorko",
+                ("1730", GROUP_INTEREST, "Konsernisaaminen"),
+                ("9150", -GROUP_INTEREST, "Korkotuotot konserniyrityksiltä"),
+            )
+        if has("prepaid_expense"):
+            journal(
+                date(fy.end.year, 10, 1) if fy.end.month == 12 else fy.end - timedelta(days=91),
+                "Vakuutusmaksu",
+                ("7680", INSURANCE, "Vakuutus"),
+                ("1910", -INSURANCE, "Pankki"),
+            )
+            journal(fy.end, "Siirtosaaminen", ("1800", PREPAID, "Siirtosaaminen"), ("7680", -PREPAID, "Vakuutus"))
+        if has("inventory"):
+            journal(
+                fy.end, "Varaston muutos", ("1500", INVENTORY, "Varasto"), ("4400", -INVENTORY, "Varastojen muutos")
+            )
+        if has("appropriations"):
+            journal(
+                fy.end,
+                "Poistoero",
+                ("9820", DEPRECIATION_DIFFERENCE, "Poistoeron muutos"),
+                ("2441", -DEPRECIATION_DIFFERENCE, "Poistoero"),
+            )
+            journal(
+                fy.end, "Pakollinen varaus", ("8990", PROVISION, "Varauksen lisäys"), ("2550", -PROVISION, "Varaus")
+            )
+        if has("income_tax"):
+            journal(
+                fy.end,
+                "Tilikauden tuloverot",
+                ("9900", INCOME_TAX, "Tuloverot"),
+                ("2940", -INCOME_TAX, "Tuloverovelka"),
+            )
+        if has("closing_entry"):
+            result = -sum((amt for acc, amt in self.closing_balances(fy).items() if acc >= "3"), Decimal("0"))
+            journal(
+                fy.end, "Tuloksen siirto", ("9999", result, "Tuloksen siirto"), ("2371", -result, "Tilikauden voitto")
+            )
 
 
 def generate_books(profile: CompanyProfile, as_of: date) -> Books:
@@ -420,6 +601,7 @@ def generate_books(profile: CompanyProfile, as_of: date) -> Books:
     for fy in fiscal_years:
         gen.opening(fy, previous)
         gen.year(fy)
+        gen.statutory(fy, previous)
         previous = fy
     books = Books(profile, as_of, fiscal_years)
     books.vouchers = sorted(gen.vouchers, key=lambda v: (v.date, v.id))

@@ -47,6 +47,8 @@ def demo_tenants() -> list[Tenant]:
                     ("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-12-31")
                 ),
                 locked_through=date(2025, 12, 31),
+                # stock at the 2025 year end; December 2025's VAT and payroll paid in January 2026
+                statutory_cases=(("2025", "inventory"), ("2025", "taxes_unpaid")),
             ),
             {
                 "username": _env("AURORA_FENNOA_USER", "aurora-api"),
@@ -68,6 +70,7 @@ def demo_tenants() -> list[Tenant]:
                     ("2026-07-01", "2027-06-30"),
                 ),
                 locked_through=date(2025, 6, 30),
+                statutory_cases=(("2027", "no_opening"),),  # 2025-26 not closed yet: 2026-27 has no opening
             ),
             {
                 "username": _env("BOREALIS_FENNOA_USER", "borealis-api"),
@@ -85,6 +88,9 @@ def demo_tenants() -> list[Tenant]:
                 # An 18-month first fiscal year, then calendar years.
                 fiscal_years=_fy(("2024-07-01", "2025-12-31"), ("2026-01-01", "2026-12-31")),
                 locked_through=None,
+                # the 18-month year opens with the year before's result on 2371, moved to 2251 in October
+                # 2024, and ends with a depreciation difference and a provision
+                statutory_cases=(("2025", "result_on_2371"), ("2025", "appropriations")),
             ),
             {
                 "username": _env("CIRRUS_FENNOA_USER", "cirrus-api"),
@@ -103,6 +109,8 @@ def demo_tenants() -> list[Tenant]:
                     ("2024-01-01", "2024-12-31"), ("2025-01-01", "2025-12-31"), ("2026-01-01", "2026-12-31")
                 ),
                 locked_through=date(2025, 12, 31),
+                # insurance prepaid over the 2024 year end; income tax for 2024 and 2025
+                statutory_cases=(("2024", "prepaid_expense"), ("2024", "income_tax"), ("2025", "income_tax")),
             ),
             {
                 "customer_id": _env("DAHLIA_NETVISOR_CUSTOMER_ID", "DAHLIA-CUST"),
@@ -127,6 +135,7 @@ def demo_tenants() -> list[Tenant]:
                 ),
                 locked_through=date(2025, 4, 30),
                 rich_cases=True,
+                statutory_cases=(("2027", "group_items"),),  # a long-term loan and group interest in 2026-27
             ),
             {
                 "client_id": _env("PROCOUNTOR_CLIENT_ID", "eira-client"),

@@ -5,7 +5,7 @@ with active as (select distinct company_id, account_number from {{ ref('fct_gl_e
 leaves as (
     select company_id, account_number, count(*) as leaf_lines
     from {{ ref('int_report_line_accounts') }}
-    where line_type = 'line'
+    where line_type in ('line', 'memo')
     group by all
 )
 

@@ -23,22 +23,41 @@ opening as (
 
 opened_years as (select distinct company_id, fiscal_year from opening),
 
-compared as (
-    select y.company_id, y.fiscal_year, coalesce(c.account_number, o.account_number) as account_number,
-           coalesce(c.closing_balance, 0) as closing_balance, coalesce(o.opening_balance, 0) as opening_balance
+-- each fiscal year followed by a year that has an opening voucher
+pairs as (
+    select y.company_id, y.fiscal_year, y.next_year
     from years as y
     inner join opened_years as oy on y.company_id = oy.company_id and y.next_year = oy.fiscal_year
-    left join closing as c on y.company_id = c.company_id and y.fiscal_year = c.fiscal_year
-    full outer join opening as o
-        on y.company_id = o.company_id and y.next_year = o.fiscal_year and c.account_number = o.account_number
-    where y.next_year is not null
+),
+
+closing_of_pair as (
+    select p.company_id, p.fiscal_year, c.account_number, c.closing_balance
+    from pairs as p
+    inner join closing as c on p.company_id = c.company_id and p.fiscal_year = c.fiscal_year
+),
+
+opening_of_pair as (
+    select p.company_id, p.fiscal_year, o.account_number, o.opening_balance
+    from pairs as p
+    inner join opening as o on p.company_id = o.company_id and p.next_year = o.fiscal_year
+),
+
+-- an account on one side only (closed to zero, or opened new) compares with 0 on the other
+compared as (
+    select coalesce(c.company_id, o.company_id) as company_id,
+           coalesce(c.fiscal_year, o.fiscal_year) as fiscal_year,
+           coalesce(c.account_number, o.account_number) as account_number,
+           coalesce(c.closing_balance, 0) as closing_balance, coalesce(o.opening_balance, 0) as opening_balance
+    from closing_of_pair as c
+    full outer join opening_of_pair as o
+        on c.company_id = o.company_id and c.fiscal_year = o.fiscal_year and c.account_number = o.account_number
 )
 
 select company_id, fiscal_year, account_number, closing_balance, opening_balance,
        'company ' || company_id || ', account ' || account_number || ': closing ' || closing_balance
            || ' of fiscal year ' || fiscal_year || ' <> next opening ' || opening_balance as problem
 from compared
-where company_id is not null and not (account_number >= '2250' and account_number < '2380')
+where not (account_number >= '2250' and account_number < '2380')
   and closing_balance <> opening_balance
 union all
 select c.company_id, c.fiscal_year, '2250-2379' as account_number,
@@ -47,6 +66,6 @@ select c.company_id, c.fiscal_year, '2250-2379' as account_number,
            as problem
 from compared as c
 inner join {{ ref('int_fiscal_year_results') }} as r using (company_id, fiscal_year)
-where c.company_id is not null and c.account_number >= '2250' and c.account_number < '2380'
+where c.account_number >= '2250' and c.account_number < '2380'
 group by c.company_id, c.fiscal_year, r.result
 having sum(c.closing_balance) - r.result <> sum(c.opening_balance)

@@ -3,7 +3,7 @@
 with leaf as (
     select r.* from {{ ref('report_line_ranges') }} as r
     inner join {{ ref('report_lines') }} as l using (schema_variant, report_line_code)
-    where l.line_type = 'line'
+    where l.line_type in ('line', 'memo')
 )
 
 select a.chart_template, a.schema_variant, a.report_line_code, b.report_line_code as overlaps_with

@@ -86,6 +86,23 @@ def test_the_ui_shows_each_marts_description_column_schema_and_what_each_check_p
     assert all(s.description for s in specs), [s.name for s in specs if not s.description]
 
 
+def test_every_asset_and_check_description_renders_as_written():
+    """The UI renders descriptions as Markdown, which drops an HTML-like `<start>` outside a code span
+    (`get/ledger/<start>/<end>` showed as "get/ledger//")."""
+    import re
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    texts = {key.to_user_string(): graph.get(key).description or "" for key in graph.get_all_asset_keys()}
+    for a in defs.get_repository_def().assets_defs_by_key.values():
+        texts.update({f"check {s.name}": s.description or "" for s in a.check_specs})
+    outside_code = {name: re.sub(r"`[^`]*`", "", text) for name, text in texts.items()}
+    tags = {name: re.findall(r"<[A-Za-z/][^>]*>", text) for name, text in outside_code.items()}
+    assert len(texts) > 50
+    assert {name: found for name, found in tags.items() if found} == {}
+
+
 def test_every_singular_accounting_test_is_an_asset_check():
     from orchestration.definitions import defs
 

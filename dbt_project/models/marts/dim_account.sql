@@ -10,4 +10,4 @@ select
     la.report_line_code
 from {{ ref('int_accounts') }} as a
 left join {{ ref('int_report_line_accounts') }} as la
-    on a.company_id = la.company_id and a.account_number = la.account_number and la.line_type = 'line'
+    on a.company_id = la.company_id and a.account_number = la.account_number and la.line_type in ('line', 'memo')
