@@ -151,7 +151,8 @@ def main() -> int:
     print(statements_report(settings.published_db))
     print(f"\n{runs} Dagster runs in {elapsed:.0f} s. Published warehouse (read-only, for BI tools):")
     print(f"  {settings.published_db}")
-    print(f'  e.g. duckdb -readonly {settings.published_db} "select * from marts.rpt_profit_and_loss limit 5"')
+    shell = Path(sys.executable).parent / "duckdb"  # the duckdb-cli package, installed with the project
+    print(f'  e.g. {shell} -readonly {settings.published_db} "select * from marts.rpt_profit_and_loss limit 5"')
     from orchestration.refresh import consents
 
     for consent in consents(settings, pipeline.config, datetime.now(UTC)):

@@ -38,7 +38,7 @@ class Account:
 
 # A compact Finnish chart (ranges as in docs/finance-marts.md section 3).
 CHART: tuple[Account, ...] = (
-    Account("1100", "Koneet ja kalusto", "Machinery and equipment"),
+    Account("1160", "Koneet ja kalusto", "Machinery and equipment"),
     Account("1700", "Myyntisaamiset", "Trade receivables"),
     Account("1763", "Arvonlisäverosaamiset", "VAT receivable"),
     Account("1910", "Pankkitili, käyttötili", "Bank, operating account"),
@@ -315,7 +315,7 @@ class _Generator:
                 Line("2000", Decimal("-20000.00"), "Osakepääoma"),
                 Line("1911", Decimal("40000.00"), "Pankkilaina"),
                 Line("2620", Decimal("-80000.00"), "Pankkilaina"),
-                Line("1100", Decimal("36000.00"), "Kalusto"),
+                Line("1160", Decimal("36000.00"), "Kalusto"),
                 Line("2250", Decimal("-36000.00"), "Edellisten tilikausien voitto"),
             ]
             if self.p.has_case(fy.key, "result_on_2371"):  # 16 000.00 of it the year before's, not yet moved
@@ -475,7 +475,7 @@ class _Generator:
             f"Poistot {month:%m/%Y}",
             [
                 Line("6800", Decimal("500.00"), "Suunnitelman mukaiset poistot"),
-                Line("1100", Decimal("-500.00"), "Kalusto"),
+                Line("1160", Decimal("-500.00"), "Kalusto"),
             ],
         )
         if month.month % 3 == 0:

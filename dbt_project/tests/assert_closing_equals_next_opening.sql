@@ -23,10 +23,15 @@ opening as (
 
 opened_years as (select distinct company_id, fiscal_year from opening),
 
--- each fiscal year followed by a year that has an opening voucher
+-- the fiscal years the warehouse holds entries of (a year the ERP lists outside the partition range is
+-- not in the lake: there is no closing to compare)
+held_years as (select distinct company_id, fiscal_year from {{ ref('fct_gl_entries') }}),
+
+-- each held fiscal year followed by a year that has an opening voucher
 pairs as (
     select y.company_id, y.fiscal_year, y.next_year
     from years as y
+    inner join held_years as h on y.company_id = h.company_id and y.fiscal_year = h.fiscal_year
     inner join opened_years as oy on y.company_id = oy.company_id and y.next_year = oy.fiscal_year
 ),
 

@@ -6,13 +6,21 @@
 -- opening is the balance sheet's amount at the previous fiscal year's end; the lines add up to the equity
 -- total in every column; the total's result for the year is the P&L's net result and the previous result
 -- transferred to Edellisten tilikausien voitto is the P&L's net result of the year before.
-with fy_end as (
+with first_years as (
+    -- the first fiscal year the warehouse holds entries of, as rpt_equity_changes opens it
+    select company_id, min(fiscal_year) as fiscal_year
+    from {{ ref('fct_gl_entries') }}
+    group by all
+),
+
+fy_end as (
     select
-        company_id,
-        fiscal_year,
-        cast(last_day(end_date) as date) as month_end,
-        fiscal_year = min(fiscal_year) over (partition by company_id) as is_first_year
-    from {{ ref('dim_fiscal_period') }}
+        f.company_id,
+        f.fiscal_year,
+        cast(last_day(f.end_date) as date) as month_end,
+        f.fiscal_year <= coalesce(fy.fiscal_year, f.fiscal_year) as is_first_year
+    from {{ ref('dim_fiscal_period') }} as f
+    left join first_years as fy on f.company_id = fy.company_id
 ),
 
 lines as (

@@ -1,6 +1,8 @@
 """End to end: the real definitions against the simulator over loopback HTTP."""
 
 import hashlib
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,6 +31,20 @@ def test_every_job_succeeds_in_one_run_each(pipeline):
     # warehouse: 9 runs for 5 companies, 2 bank connections and 16 company x fiscal-year partitions
     assert [r.success for r in pipeline["results"]] == [True] * 9
     assert pipeline["runs"] == 9
+
+
+def test_the_readmes_duckdb_shell_opens_the_published_warehouse_read_only(pipeline):
+    shell = Path(sys.executable).parent / "duckdb"
+    db = str(pipeline["settings"].published_db)
+    out = subprocess.run(
+        [str(shell), "-readonly", "-csv", db, "select count(*) from marts.dim_company"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert out.split() == ["count_star()", "5"]
+    refused = subprocess.run(
+        [str(shell), "-readonly", db, "create table marts.x as select 1"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode != 0 and "read-only" in (refused.stdout + refused.stderr).lower()
 
 
 def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipeline):

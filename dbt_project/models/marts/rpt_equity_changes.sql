@@ -60,8 +60,10 @@ opening_vouchers as (
 ),
 
 first_years as (
+    -- the first fiscal year the warehouse holds entries of (a fiscal year the ERP lists but the lake does
+    -- not hold, before the partition range, has no balance to open from)
     select company_id, min(fiscal_year) as fiscal_year
-    from years
+    from {{ ref('fct_gl_entries') }}
     group by all
 ),
 
