@@ -38,6 +38,10 @@ class AuthenticationError(ConnectorError):
     """The API rejected the credentials: retrying will not help until they change."""
 
 
+class MissingRightError(AuthenticationError):
+    """The API refused this resource (HTTP 403): the credentials may be fine, a right is missing."""
+
+
 class TransientError(ConnectorError):
     """Rate limits, 5xx answers and network faults that survived every retry."""
 

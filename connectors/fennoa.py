@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors import offload, schemas
-from connectors.errors import AuthenticationError, BadResponseError
+from connectors.errors import BadResponseError, MissingRightError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import account_number, iso_date, money, text, unsigned_money
@@ -200,12 +200,9 @@ class FennoaClient(SessionClient):
         cause = "HTTP 404: the server has no such resource"
         try:
             body = self.session.request("GET", path, endpoint=endpoint, classify=classify)
-        except AuthenticationError as exc:
-            # ApiSession raises every 401 and 403 as an authentication failure naming the status.
-            # A 403 refuses this resource to credentials the required resources accepted; a 401
-            # means the credentials themselves are rejected, and stays an error.
-            if "(HTTP 403)" not in exc.cause:
-                raise
+        except MissingRightError:
+            # A 403 refuses this resource to credentials the required resources accepted; a 401 means
+            # the credentials themselves are rejected, and stays an error.
             body, cause = None, "HTTP 403: the API user may not read it"
         self.pages_fetched += 1
         if body is None:

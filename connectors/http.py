@@ -25,7 +25,13 @@ from typing import Any, Self, TypeVar, overload
 
 import httpx
 
-from connectors.errors import AuthenticationError, ConnectorError, ResponseTooLargeError, TransientError
+from connectors.errors import (
+    AuthenticationError,
+    ConnectorError,
+    MissingRightError,
+    ResponseTooLargeError,
+    TransientError,
+)
 from connectors.redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -282,11 +288,18 @@ class ApiSession:
                 ):
                     renewals += 1  # a fresh token, then try again; a token rejected every time is fatal
                     continue
-                if response.status_code in (401, 403):
+                if response.status_code == 403:
+                    raise self.error(
+                        MissingRightError,
+                        endpoint,
+                        "access refused (HTTP 403); check that the API user has the right to this resource "
+                        "(and the company's credentials)",
+                    )
+                if response.status_code == 401:
                     raise self.error(
                         AuthenticationError,
                         endpoint,
-                        f"authentication failed (HTTP {response.status_code}); check the company's credentials",
+                        "authentication failed (HTTP 401); check the company's credentials",
                     )
                 if response.status_code not in RETRY_STATUSES:
                     if classify is None:

@@ -16,7 +16,13 @@ from datetime import UTC, date, datetime
 
 from assets.resources import BankClients, ErpClients, MissingCredentialError
 from connectors.companies import BankConnection, CompaniesConfig, Company
-from connectors.errors import AuthenticationError, BadResponseError, ConnectorError, TransientError
+from connectors.errors import (
+    AuthenticationError,
+    BadResponseError,
+    ConnectorError,
+    MissingRightError,
+    TransientError,
+)
 from connectors.fiscal import FiscalPeriod
 from connectors.redact import redact
 from connectors.settings import Settings
@@ -72,6 +78,10 @@ def classify(company: Company, exc: ConnectorError, authenticated: bool) -> tupl
         return MISSING, exc.cause
     if isinstance(exc, TransientError):
         return UNREACHABLE, f"{where}: {exc.cause}"
+    if isinstance(exc, MissingRightError):  # HTTP 403: the resource is refused, whatever came before
+        return MISSING_RIGHT, (
+            f"the API user may not read {exc.endpoint!r}: grant it that resource in {company.spec.title} ({exc.cause})"
+        )
     refused = isinstance(exc, AuthenticationError) or (
         not authenticated and isinstance(exc, BadResponseError) and exc.cause.startswith(("HTTP 400", "HTTP 401"))
     )

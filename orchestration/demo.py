@@ -72,7 +72,7 @@ def statements_report(published_db: Path) -> str:
                     order by ordinal""",
                 [company_id, fiscal_year, through],
             ).fetchall():
-                indent = "    " if level else "  "
+                indent = "  " * (level + 1)  # a sub-item under its item, as the decree lays them out
                 prior_text = f"{prior:>16,.2f}" if prior is not None else f"{'-':>16}"
                 out.append(f"{indent}{label:<{52 - len(indent) + 2}}{ytd:>16,.2f}{prior_text}")
             balance_date = con.execute(

@@ -23,15 +23,12 @@ opening as (
 
 opened_years as (select distinct company_id, fiscal_year from opening),
 
--- the fiscal years the warehouse holds entries of (a year the ERP lists outside the partition range is
--- not in the lake: there is no closing to compare)
-held_years as (select distinct company_id, fiscal_year from {{ ref('fct_gl_entries') }}),
-
--- each held fiscal year followed by a year that has an opening voucher
+-- each fiscal year the warehouse holds followed by a year that has an opening voucher (a year outside
+-- the partition range is not in the lake: there is no closing to compare)
 pairs as (
     select y.company_id, y.fiscal_year, y.next_year
     from years as y
-    inner join held_years as h on y.company_id = h.company_id and y.fiscal_year = h.fiscal_year
+    inner join {{ ref('int_fiscal_years_held') }} as h on y.company_id = h.company_id and y.fiscal_year = h.fiscal_year
     inner join opened_years as oy on y.company_id = oy.company_id and y.next_year = oy.fiscal_year
 ),
 

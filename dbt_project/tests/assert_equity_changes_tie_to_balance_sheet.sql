@@ -7,13 +7,13 @@
 -- total in every column; the total's result for the year is the P&L's net result and the previous result
 -- transferred to Edellisten tilikausien voitto is the P&L's net result of the year before.
 with first_years as (
-    -- the first fiscal year the warehouse holds entries of, as rpt_equity_changes opens it
-    select company_id, min(fiscal_year) as fiscal_year
-    from {{ ref('fct_gl_entries') }}
-    group by all
+    select company_id, fiscal_year
+    from {{ ref('int_fiscal_years_held') }}
+    where is_first_held
 ),
 
 fy_end as (
+    -- a year up to the first held one opens from its opening vouchers (as rpt_equity_changes opens it)
     select
         f.company_id,
         f.fiscal_year,

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from assets.lake import PART, partition_dir, write_partition
 from assets.resources import MissingCredentialError
 from connectors.companies import parse_companies
-from connectors.errors import AuthenticationError, BadResponseError, TransientError
+from connectors.errors import AuthenticationError, BadResponseError, MissingRightError, TransientError
 from orchestration.cli import main, prepare_environment, read_env_file
 from orchestration.connection_check import BAD_CREDENTIALS, MISSING, MISSING_RIGHT, UNREACHABLE, classify
 from orchestration.devserver import PortTakenError, our_simulator_running, port_holder
@@ -108,6 +108,13 @@ def test_a_refusal_after_authenticating_is_a_missing_right_naming_the_resource()
     error = AuthenticationError("netvisor", "nova", "accountingledger", "authentication failed (HTTP 403)")
     status, detail = classify(company, error, authenticated=True)
     assert status == MISSING_RIGHT and "'accountingledger'" in detail and "Netvisor" in detail
+
+
+def test_a_403_is_a_missing_right_even_on_the_first_call():
+    company = _config(NETVISOR).by_id["nova"]
+    error = MissingRightError("netvisor", "nova", "accountingperiodlist", "access refused (HTTP 403)")
+    status, detail = classify(company, error, authenticated=False)
+    assert status == MISSING_RIGHT and "'accountingperiodlist'" in detail
 
 
 def test_unreachable_and_missing_variables():

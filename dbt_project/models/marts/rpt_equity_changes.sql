@@ -60,11 +60,9 @@ opening_vouchers as (
 ),
 
 first_years as (
-    -- the first fiscal year the warehouse holds entries of (a fiscal year the ERP lists but the lake does
-    -- not hold, before the partition range, has no balance to open from)
-    select company_id, min(fiscal_year) as fiscal_year
-    from {{ ref('fct_gl_entries') }}
-    group by all
+    select company_id, fiscal_year
+    from {{ ref('int_fiscal_years_held') }}
+    where is_first_held
 ),
 
 per_voucher as (
