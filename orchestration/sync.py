@@ -54,7 +54,6 @@ class StepTally:
     materialized: int = 0
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
-    _totals_seen: set[str] = field(default_factory=set)
 
     def add_materialization(self, event: dg.EventLogEntry) -> None:
         materialization = event.asset_materialization
@@ -62,11 +61,7 @@ class StepTally:
             return
         self.materialized += 1
         meta: dict[str, Any] = {k: v.value for k, v in materialization.metadata.items()}
-        key = materialization.asset_key.to_user_string()
-        if "partitions" in meta:  # a run-wide total, repeated on every partition of the run: count it once
-            if key in self._totals_seen:
-                return
-            self._totals_seen.add(key)
+        # an extract materializes each partition with its own rows and requests (a mart has no requests)
         self.rows += int(meta.get("dagster/row_count", 0) or 0) if "requests" in meta else 0
         self.requests += int(meta.get("requests", 0) or 0)
 

@@ -9,6 +9,7 @@ names that the client had to do without (`degraded`, also a warning in the run's
 
 import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -42,11 +43,12 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
         description=endpoint.description,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,  # materialized partition by partition (below), never as one output
         pool=f"{endpoint.source}_api",
         kinds={"python", "parquet"},
         metadata={"dagster/column_schema": _table_schema(endpoint), "scope": endpoint.scope},
     )
-    def _extract(context: dg.AssetExecutionContext, erp: ErpClients, lake: Lake) -> dg.MaterializeResult:
+    def _extract(context: dg.AssetExecutionContext, erp: ErpClients, lake: Lake) -> Iterator[dg.AssetMaterialization]:
         by_company: dict[str, list[str | None]] = defaultdict(list)
         keys: dict[tuple[str, str | None], str] = {}
         for key in context.partition_keys:
@@ -66,38 +68,28 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
             except ConnectorError as exc:
                 context.log.error(str(exc))
                 failures.append(str(exc))
+        # One materialization per partition written, with that partition's own rows, requests and dates (a
+        # single-run backfill would otherwise stamp the run's total on every partition). A fiscal-year key
+        # the company has no fiscal year for is not materialized; a failed company's partitions are not.
+        for r in results:
+            if r["mode"] == "none":
+                continue
+            yield dg.AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=keys[r["company"], r["fiscal_year"]],
+                metadata={"dagster/row_count": r["rows"], **{k: v for k, v in r.items() if v is not None}},
+            )
+        context.log.info(
+            f"{endpoint.source}/{endpoint.name}: {len(results)} partitions, "
+            f"{sum(r['rows'] for r in results)} rows, {sum(r['requests'] for r in results)} requests\n"
+            + _markdown(results)
+        )
         if failures:
-            # The partitions that were written are recorded one by one, so the catalog matches the lake;
-            # the failed companies' partitions are not.
-            for r in results:
-                context.log_event(
-                    dg.AssetMaterialization(
-                        asset_key=context.asset_key,
-                        partition=keys[r["company"], r["fiscal_year"]],
-                        metadata={"dagster/row_count": r["rows"], **{k: v for k, v in r.items() if v is not None}},
-                    )
-                )
             raise dg.Failure(
                 description=f"{endpoint.source}/{endpoint.name}: {len(failures)} failure(s) over "
                 f"{len(by_company)} companies; every other partition was written:\n" + "\n".join(failures),
                 metadata={"written_partitions": len(results)},
             )
-        rows = sum(r["rows"] for r in results)
-        metadata: dict = {
-            "dagster/row_count": rows,
-            "partitions": len(results),
-            "requests": sum(r["requests"] for r in results),
-        }
-        if len(results) == 1:
-            metadata.update({k: v for k, v in results[0].items() if v is not None})
-        elif any(r["degraded"] for r in results):
-            metadata["degraded"] = "\n".join(
-                f"{r['company']}{'/' + r['fiscal_year'] if r['fiscal_year'] else ''}: {r['degraded']}"
-                for r in results
-                if r["degraded"]
-            )
-        metadata["per_partition"] = dg.MetadataValue.md(_markdown(results))
-        return dg.MaterializeResult(metadata=metadata)
 
     return _extract
 

@@ -73,14 +73,36 @@ def test_backfill_writes_one_directory_per_partition_that_exists_in_the_erp(pipe
     assert not list(lake.rglob(".tmp-*"))
 
 
-def test_materialization_metadata_names_rows_and_fiscal_year_dates(pipeline):
-    instance = pipeline["instance"]
-    event = instance.get_latest_materialization_event(dg.AssetKey(["raw", "fennoa", "ledger"]))
-    metadata = event.asset_materialization.metadata
-    assert metadata["dagster/row_count"].value > 10_000
-    assert "| cirrus | 2025 | 2024-07-01 | 2025-12-31 |" in metadata["per_partition"].value
-    partitions = instance.get_materialized_partitions(dg.AssetKey(["raw", "fennoa", "ledger"]))
-    assert len(partitions) == 12  # 3 companies x 4 fiscal-year keys, all in one run
+def test_each_partition_is_materialized_with_its_own_rows_and_fiscal_year_dates(pipeline):
+    instance, lake = pipeline["instance"], pipeline["settings"].lake_root
+    key = dg.AssetKey(["raw", "fennoa", "ledger"])
+    # one run over 3 companies x 4 fiscal-year keys; only the 9 the companies have are materialized
+    materialized = sorted(str(k) for k in instance.get_materialized_partitions(key))
+    on_disk = sorted(
+        f"{p.parent.parent.name.split('=')[1]}|{p.parent.name.split('=')[1]}"
+        for p in (lake / "raw/fennoa/ledger").rglob("part-0.parquet")
+    )
+    assert len(on_disk) == 9 and materialized == on_disk
+    counts = set()
+    for partition in on_disk:
+        company, fiscal_year = partition.split("|")
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=key,
+                asset_partitions=[dg.MultiPartitionKey({"company": company, "fiscal_year": fiscal_year})],
+            ),
+            limit=1,
+        ).records
+        metadata = records[0].asset_materialization.metadata
+        path = lake / f"raw/fennoa/ledger/company={company}/fiscal_year={fiscal_year}/part-0.parquet"
+        assert metadata["dagster/row_count"].value == pq.read_metadata(path).num_rows > 0, partition
+        counts.add(metadata["dagster/row_count"].value)
+        if partition == "cirrus|2025":  # the 18-month first fiscal year
+            assert (metadata["fiscal_year_start"].value, metadata["fiscal_year_end"].value) == (
+                "2024-07-01",
+                "2025-12-31",
+            )
+    assert len(counts) > 1  # not one run total stamped on every partition
 
 
 def test_every_mart_materialization_carries_its_row_count(pipeline):
