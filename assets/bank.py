@@ -23,7 +23,7 @@ from assets.lake import (
     partition_dir,
     write_partition,
 )
-from assets.partitions import split_key
+from assets.partitions import group_name, run_partition_keys, split_key
 from assets.resources import BankClients, ErpClients, Lake
 from connectors.bank import SCHEMAS, ConsentExpiredError
 from connectors.companies import CompaniesConfig
@@ -66,7 +66,7 @@ def build_bank_assets(
 
     @dg.asset(
         key=dg.AssetKey(["raw", SOURCE, "bank_accounts"]),
-        group_name="raw_bank",
+        group_name=group_name("bank", "company"),
         partitions_def=by_company,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="nag_api",
@@ -75,7 +75,7 @@ def build_bank_assets(
     )
     def bank_accounts(context: dg.AssetExecutionContext, bank: BankClients, lake: Lake) -> dg.MaterializeResult:
         rows, problems = 0, []
-        for company in context.partition_keys:
+        for company in run_partition_keys(context):
             _, connections = bank.connections(company)
             batches: list[pa.RecordBatch] = []
             failed = False
@@ -106,7 +106,7 @@ def build_bank_assets(
 
     @dg.asset(
         key=dg.AssetKey(["raw", SOURCE, "bank_transactions"]),
-        group_name="raw_bank",
+        group_name=group_name("bank", "fiscal_year"),
         partitions_def=by_year,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="nag_api",
@@ -119,7 +119,7 @@ def build_bank_assets(
     ) -> dg.MaterializeResult:
         problems, report = [], []
         by_company: dict[str, list[str]] = {}
-        for key in context.partition_keys:
+        for key in run_partition_keys(context):
             company, year = split_key(by_year.get_partition_key_from_str(key))
             if year is not None:  # always set: the partitions are company x fiscal year
                 by_company.setdefault(company, []).append(year)

@@ -48,6 +48,31 @@ def bank_fiscal_year_partitions(config: CompaniesConfig) -> dg.MultiPartitionsDe
     )
 
 
+def group_name(source: str, scope: str) -> str:
+    """One asset group per source and grain (`raw_netvisor_reference`, `raw_netvisor_fiscal_year`): the
+    assets of a group share one partitions definition, so `--select group:...` with a partition runs."""
+    return f"raw_{source}_{'reference' if scope == 'company' else scope}"
+
+
+class NoPartitionsError(dg.Failure):
+    """A run of partitioned assets that names no partition: says how to name them instead."""
+
+    def __init__(self, asset: str):
+        super().__init__(
+            f"{asset}: this run names no partition. Pick companies (and fiscal years) in the UI's launch "
+            "dialog, give `dagster ... --partition company` or `company|fiscal_year` (a range with the tags "
+            "dagster/asset_partition_range_start and _end), or let nordledger work out the keys: "
+            "`nordledger sync COMPANY...` or `nordledger sync --erp ERP --fiscal-years 2026`."
+        )
+
+
+def run_partition_keys(context: dg.AssetExecutionContext) -> list[str]:
+    """The run's partition keys; a run launched without any gets `NoPartitionsError`, not Dagster's invariant."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        raise NoPartitionsError(context.asset_key.to_user_string())
+    return list(context.partition_keys)
+
+
 def split_key(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str | None]:
     """(company, fiscal year or None) of a company or company x fiscal-year partition key."""
     if isinstance(partition_key, dg.MultiPartitionKey):

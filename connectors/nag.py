@@ -37,7 +37,7 @@ import httpx
 import pyarrow as pa
 
 from connectors.bank import SCHEMAS, BankAggregator, ConsentExpiredError, TokenSet, TokenStore, consent_expiry
-from connectors.errors import BadResponseError
+from connectors.errors import AuthenticationError, BadResponseError
 from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
 from connectors.parsing import iso_date, money, text
 from connectors.spec import AggregatorSpec, BankClientSettings, CredentialField
@@ -93,7 +93,7 @@ class NagClient(SessionClient, BankAggregator):
         self.provider_id = provider_id
         self.store = store
         self.fallback = timedelta(days=fallback_consent_days)
-        self.authorize_command = authorize_command or f"python -m orchestration.bank authorize {connection_id}"
+        self.authorize_command = authorize_command or f"nordledger bank authorize {connection_id}"
         self.clock = clock
         self.session = ApiSession(
             SOURCE,
@@ -218,6 +218,12 @@ class NagClient(SessionClient, BankAggregator):
             )
         except BadResponseError as exc:
             raise self._expired(f"unattended login refused ({exc.cause})") from None
+        except AuthenticationError:
+            # NAG does not document what /unattended answers for a login token it no longer accepts; any
+            # refusal there needs the user back (as the public clients treat it), not new client credentials
+            raise self._expired(
+                "the bank refused the stored login (unattended login answered with an authentication error)"
+            ) from None
         renewed = self._token_set(body, authorized_at=tokens.authorized_at)
         self.store.save(renewed)  # the rotated loginToken must be kept before anything else can fail
         return renewed.access_token

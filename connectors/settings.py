@@ -13,6 +13,7 @@
 | NORDLEDGER_HTTP_MAX_BODY_MB | per API: 32 MB (Netvisor 128 MB; an over-cap ledger window is asked for in halves) |
 | NORDLEDGER_VOLUME_GUARD_MAX_SHRINK | 0.5: a partition may lose at most half its rows without an explicit decision |
 | NORDLEDGER_GROUP_READ | unset: lake, warehouse and instance files are owner-only; 1: group-readable (BI) |
+| NORDLEDGER_EXECUTOR | in_process: a run's steps share its process; multiprocess: a process per step |
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+EXECUTORS = ("in_process", "multiprocess")  # the first is the default
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Settings:
     http_max_body_mb: float | None = None  # MiB per answer; None: each API's own default
     volume_guard_max_shrink: float = 0.5  # share of a partition's stored rows it may lose unasked
     group_read: bool = False  # files the pipeline writes readable by the owner's group, never by others
+    executor: str = "in_process"  # how a run executes its steps: one of EXECUTORS
 
     @property
     def http_max_body_bytes(self) -> int | None:
@@ -83,6 +86,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise ValueError(f"{name} must be a share below 1 (0.5 = half the stored rows), got {number}")
         return number
 
+    def choice(name: str, allowed: tuple[str, ...]) -> str:
+        value = env.get(name, "").strip() or allowed[0]
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
     data_dir = path("NORDLEDGER_DATA_DIR", PROJECT_ROOT / "data")
     return Settings(
         companies_file=path("NORDLEDGER_COMPANIES_FILE", PROJECT_ROOT / "companies.yaml"),
@@ -97,6 +106,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         http_max_body_mb=positive("NORDLEDGER_HTTP_MAX_BODY_MB"),
         volume_guard_max_shrink=share("NORDLEDGER_VOLUME_GUARD_MAX_SHRINK", 0.5),
         group_read=env.get("NORDLEDGER_GROUP_READ", "").strip().lower() in ("1", "true", "yes"),
+        executor=choice("NORDLEDGER_EXECUTOR", EXECUTORS),
     )
 
 

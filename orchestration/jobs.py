@@ -1,8 +1,8 @@
 """Asset jobs, built once and handed to schedules and sensors as handles (never looked up by name).
 
 Per ERP: a reference job (company partitions) and a fiscal-year job (company x fiscal year); the bank
-jobs when any company has a bank connection; the warehouse build + publish; and the two op jobs of
-`notices`.
+jobs when any company has a bank connection; the warehouse build + publish; the two op jobs of
+`notices`; and `sync_job`, which syncs companies chosen by name, ERP and fiscal year.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from orchestration.notices import notice_job, sync_now_job
+from orchestration.sync_job import sync_job
 
 # The longest each kind of run may take before run monitoring stops it (seconds, as the tag wants text).
 # A fiscal-year backfill of a large office at Procountor's 20 requests/s is the long pole.
@@ -46,6 +47,7 @@ class Jobs:
     bank_transactions: Job | None = None
     notice: dg.JobDefinition = field(default_factory=lambda: notice_job)
     sync_now: dg.JobDefinition = field(default_factory=lambda: sync_now_job)
+    sync: dg.JobDefinition = field(default_factory=lambda: sync_job)
 
     @property
     def extract(self) -> list[Job]:
@@ -62,7 +64,7 @@ class Jobs:
 
     @property
     def all(self) -> list[Job | dg.JobDefinition]:
-        return [*self.extract, *self.bank, self.warehouse, self.notice, self.sync_now]
+        return [*self.extract, *self.bank, self.warehouse, self.notice, self.sync_now, self.sync]
 
 
 def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal: list[dg.AssetsDefinition]) -> ErpJobs:

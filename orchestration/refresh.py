@@ -118,7 +118,7 @@ class Consent:
 
     @property
     def command(self) -> str:
-        return f"python -m orchestration.bank authorize {self.connection_id}"
+        return f"nordledger bank authorize {self.connection_id}"
 
 
 def consent_state(expires: datetime | None, now: datetime, warning_days: int) -> str:

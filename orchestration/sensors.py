@@ -1,4 +1,5 @@
-"""Sensors: bank-consent expiry, rejected or missing credentials, fiscal-year discovery, "sync now".
+"""Sensors: bank-consent expiry, rejected or missing credentials, fiscal-year discovery, "sync now",
+and the warehouse build once new extracts have landed.
 
 Every alert is a run of the notice job whose log says what happened and what to do, so it shows in
 the UI's run list and can be routed to Slack or e-mail by a run-status hook.
@@ -18,6 +19,7 @@ from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from connectors import registry
 from connectors.companies import CompaniesConfig
 from connectors.settings import Settings
+from orchestration.consent_check import consent_evaluation
 from orchestration.jobs import Jobs
 from orchestration.notices import SYNC_NOW_KEY, notice_request
 from orchestration.recovery import reaper_sensor
@@ -78,7 +80,8 @@ def consent_sensor(
     def bank_consent_expiry(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         previous = json.loads(context.cursor) if context.cursor else {}
         cursor, requests = {}, []
-        for consent in consents(settings, config, clock()):
+        found = consents(settings, config, clock())
+        for consent in found:
             expires = consent.expires.isoformat() if consent.expires else None
             before = previous.get(consent.connection_id, {})
             cursor[consent.connection_id] = {"state": consent.state, "expires": expires}
@@ -101,7 +104,11 @@ def consent_sensor(
             if consent.state != "ok":
                 when = f"{consent.expires:%Y-%m-%d %H:%M} UTC" if consent.expires else "-"
                 context.log.warning(f"{consent.company_id}/{consent.connection_id}: consent {consent.state} ({when})")
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
+        return dg.SensorResult(
+            run_requests=requests,
+            cursor=json.dumps(cursor, sort_keys=True),
+            asset_events=[consent_evaluation(found)],  # the asset's bank_consent check, without a run
+        )
 
     return bank_consent_expiry
 
@@ -212,6 +219,59 @@ def sync_now_sensor(
     return sync_now
 
 
+PUBLISHED = dg.AssetKey(["published", "warehouse"])
+_BUSY = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def extract_keys(config: CompaniesConfig) -> list[dg.AssetKey]:
+    """Every raw asset the warehouse reads: each configured ERP's endpoints and the bank data."""
+    keys = [dg.AssetKey(["raw", erp, e.name]) for erp in config.erps for e in registry.erp(erp).endpoints]
+    if config.bank_connections():
+        keys += [dg.AssetKey(["raw", "nag", "bank_accounts"]), dg.AssetKey(["raw", "nag", "bank_transactions"])]
+    return keys
+
+
+def warehouse_sensor(config: CompaniesConfig, jobs: Jobs) -> dg.SensorDefinition:
+    raw = extract_keys(config)
+    watched = [j.name for j in [*jobs.extract, *jobs.bank]]
+
+    @dg.sensor(
+        name="warehouse_after_extracts",
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        jobs=[jobs.warehouse],
+        description="Rebuilds and publishes the warehouse once extracts newer than the published "
+        "warehouse have landed and no extract run is queued or running (the nightly runs end in one build).",
+    )
+    def warehouse_after_extracts(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        def newest(keys: list[dg.AssetKey]) -> int:
+            records = context.instance.get_asset_records(keys)
+            return max(
+                (
+                    r.asset_entry.last_materialization_record.storage_id
+                    for r in records
+                    if r.asset_entry.last_materialization_record is not None
+                ),
+                default=0,
+            )
+
+        landed, published = newest(raw), newest([PUBLISHED])
+        if landed <= published:
+            return dg.SkipReason("the published warehouse is newer than every extract")
+        busy = context.instance.get_runs(dg.RunsFilter(statuses=_BUSY))
+        running = sorted({r.job_name for r in busy if r.job_name in watched})
+        if running:
+            return dg.SkipReason(f"waiting for extract runs to finish: {', '.join(running)}")
+        return dg.RunRequest(run_key=f"warehouse:{landed}")
+
+    return warehouse_after_extracts
+
+
 def build_sensors(
     settings: Settings, config: CompaniesConfig, jobs: Jobs, now: Callable[[], datetime] | None = None
 ) -> list[dg.SensorDefinition]:
@@ -225,5 +285,6 @@ def build_sensors(
         credential_sensor(settings, config, jobs),
         discovery_sensor(settings, config, jobs),
         sync_now_sensor(settings, config, jobs, clock),
+        warehouse_sensor(config, jobs),
     ]
     return sensors

@@ -22,7 +22,7 @@ import dagster as dg
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
 from assets.lake import PART, partition_dir
 from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
-from connectors.companies import Company
+from connectors.companies import CompaniesConfig, Company
 from orchestration.recovery import reap_dead_runs
 from orchestration.refresh import RANGE_END, RANGE_START, company_fiscal_years, consents, contiguous_blocks
 from orchestration.runner import quiet_stdout
@@ -244,6 +244,20 @@ def _year_ranges(pipeline: Pipeline, company: str, years: list[str], last: str |
         tags = {RANGE_START: str(start), RANGE_END: str(end)}
         out.append(tags if last not in (None, company) else {**tags, "nordledger/company": company})
     return out
+
+
+def select_companies(config: CompaniesConfig, ids: list[str], erps: list[str], everyone: bool = False) -> list[str]:
+    """The companies named, plus every company of the ERPs named (or every company), in file order."""
+    unknown = sorted(set(erps) - set(config.erps))
+    if unknown:
+        raise SyncError(
+            f"no company of ERP {', '.join(unknown)} in the companies file (ERPs there: {', '.join(config.erps)})"
+        )
+    chosen = [c.id for c in config.companies if everyone or c.erp in erps]
+    selected = list(dict.fromkeys([*ids, *chosen]))
+    if not selected:
+        raise SyncError("name the companies to sync, or an ERP, or all of them")
+    return selected
 
 
 def resolve_companies(pipeline: Pipeline, ids: list[str]) -> list[Company]:

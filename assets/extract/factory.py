@@ -25,7 +25,7 @@ from assets.lake import (
     remove_partition,
     write_partition,
 )
-from assets.partitions import split_key
+from assets.partitions import group_name, run_partition_keys, split_key
 from assets.resources import ErpClients, Lake
 from connectors.errors import ConnectorError
 from connectors.fiscal import periods_for_key
@@ -39,7 +39,7 @@ def _table_schema(endpoint: Endpoint) -> dg.TableSchema:
 def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=dg.AssetKey(["raw", endpoint.source, endpoint.name]),
-        group_name=f"raw_{endpoint.source}",
+        group_name=group_name(endpoint.source, endpoint.scope),
         description=endpoint.description,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -51,7 +51,7 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
     def _extract(context: dg.AssetExecutionContext, erp: ErpClients, lake: Lake) -> Iterator[dg.AssetMaterialization]:
         by_company: dict[str, list[str | None]] = defaultdict(list)
         keys: dict[tuple[str, str | None], str] = {}
-        for key in context.partition_keys:
+        for key in run_partition_keys(context):
             company, fiscal_year = split_key(
                 partitions_def.get_partition_key_from_str(key)
                 if isinstance(partitions_def, dg.MultiPartitionsDefinition)

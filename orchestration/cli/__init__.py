@@ -236,26 +236,20 @@ def sync(
     import dagster as dg
 
     from orchestration.definitions import build_pipeline
-    from orchestration.sync import SyncError, parse_years
+    from orchestration.sync import SyncError, parse_years, select_companies
     from orchestration.sync import sync as run_sync
 
     settings, config = _load()
-    unknown = sorted(set(erps) - set(config.erps))
-    if unknown:
-        raise click.ClickException(
-            f"no company of ERP {', '.join(unknown)} in the companies file (ERPs there: {', '.join(config.erps)})"
-        )
-    chosen = [c.id for c in config.companies if everyone or c.erp in erps]
-    company_ids = tuple(dict.fromkeys([*company_ids, *chosen]))
-    if not company_ids:
+    if not (company_ids or erps or everyone):
         raise click.UsageError("name the companies to sync, or use --erp ERP or --all")
-    home = _instance_home()
-    pipeline = build_pipeline(settings)
     try:
+        selected = select_companies(config, list(company_ids), list(erps), everyone)
         asked = parse_years(years) if years else None
+        home = _instance_home()
+        pipeline = build_pipeline(settings)
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            click.echo(f"Syncing {', '.join(company_ids)} (Dagster instance {home}):")
-            report = run_sync(pipeline, instance, list(company_ids), asked, full, not no_warehouse, log=_terminal())
+            click.echo(f"Syncing {', '.join(selected)} (Dagster instance {home}):")
+            report = run_sync(pipeline, instance, selected, asked, full, not no_warehouse, log=_terminal())
     except SyncError as exc:
         raise click.ClickException(str(exc)) from None
     _summary(report, settings)

@@ -4,6 +4,7 @@ value is an error naming connection, account and transaction (zero only where th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 import pyarrow as pa
 import pytest
 
-from connectors.bank import TokenSet, TokenStore
+from connectors.bank import ConsentExpiredError, TokenSet, TokenStore
 from connectors.errors import BadResponseError
 from connectors.http import RetryPolicy
 from connectors.nag import NagClient
@@ -268,3 +269,25 @@ def test_money_refuses_an_absent_value_and_reads_zero():
     for absent in (None, "", "  "):
         with pytest.raises(ValueError, match="v: missing amount"):
             money(absent, "v")
+
+
+def test_a_refused_unattended_login_asks_for_the_user_not_for_new_client_credentials(tmp_path):
+    """NAG does not document what /unattended answers for a login token it no longer accepts; a 401
+    there is a consent to renew (the renewing command named), and never pauses the company's ERP."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/nag/v1/authentication/unattended"
+        return httpx.Response(401, content=b'{"message": "login token not valid"}')
+
+    store = TokenStore(tmp_path / "tokens.json")
+    store.save(replace(_tokens(), access_expires=datetime.now(UTC) - timedelta(minutes=5)))
+    client = NagClient(
+        "acme", "acme_bank", "http://nag.test/nag", "cid", "csecret", store, retry=FAST,
+        transport=httpx.MockTransport(handler),
+    )  # fmt: skip
+    with client, pytest.raises(ConsentExpiredError) as err:
+        list(client.accounts())
+    message = str(err.value)
+    assert "the bank refused the stored login" in message and "nordledger bank authorize acme_bank" in message
+    assert "authentication failed" not in message  # what the credential_failures sensor pauses a company for
+    assert store.load().login_token == "login-def"  # kept: the user's renewal replaces it

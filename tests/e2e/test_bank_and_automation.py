@@ -118,10 +118,7 @@ def test_consent_warning_stop_and_gap_filling_sync_after_reauthorization(pipelin
     [warning] = notices(warned, "consent_expiring", "aurora_bank")
     message = warning.run_config["ops"]["notify"]["config"]["message"]
     assert f"expires {expires:%Y-%m-%d}" in message
-    assert (
-        "python -m orchestration.bank authorize aurora_bank" in message
-        and warning.tags["nordledger/company"] == "aurora"
-    )
+    assert "nordledger bank authorize aurora_bank" in message and warning.tags["nordledger/company"] == "aurora"
 
     after = expires + timedelta(minutes=1)
     config, _, sensors = automation(pipeline, now=lambda: after)
@@ -270,5 +267,5 @@ def test_a_lapsed_consent_fails_the_sync_and_keeps_the_stored_accounts(pipeline)
         tokens.chmod(0o600)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "python -m orchestration.bank authorize borealis_bank" in failure.event_specific_data.error.message
+    assert "nordledger bank authorize borealis_bank" in failure.event_specific_data.error.message
     assert stored.read_bytes() == before

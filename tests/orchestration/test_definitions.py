@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from assets.partitions import fiscal_year_keys
 from assets.transform import dbt_vars
@@ -111,3 +112,40 @@ def test_every_singular_accounting_test_is_an_asset_check():
     assert len(singular) > 10
     # a test reading several models needs `meta: dagster: ref` to say which asset it checks
     assert singular <= checks, sorted(singular - checks)
+
+
+def test_each_raw_group_shares_one_partitions_definition_so_a_group_selection_runs():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    by_group: dict[str, set] = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if key.path[0] == "raw":
+            by_group.setdefault(node.group_name, set()).add(node.partitions_def)
+    assert {"raw_netvisor_reference", "raw_netvisor_fiscal_year", "raw_bank_reference"} <= set(by_group)
+    assert all(len(defs_) == 1 for defs_ in by_group.values()), by_group
+
+
+def test_a_partitioned_job_launched_without_partitions_says_what_to_use(tmp_path):
+    from orchestration.definitions import build_definitions
+
+    defs = build_definitions(load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)}))
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("fennoa_fiscal_year_job").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+    messages = [e.event_specific_data.error.message for e in result.all_events if e.is_step_failure]
+    assert messages and all("this run names no partition" in m and "nordledger sync COMPANY" in m for m in messages)
+
+
+def test_runs_execute_in_process_unless_the_setting_asks_for_a_process_per_step(tmp_path):
+    from orchestration.definitions import build_definitions
+
+    env = {"NORDLEDGER_DATA_DIR": str(tmp_path)}
+    executors = {j.executor_def.name for j in build_definitions(load_settings(env)).resolve_all_job_defs()}
+    assert executors == {"in_process"}
+    many = build_definitions(load_settings({**env, "NORDLEDGER_EXECUTOR": "multiprocess"}))
+    assert {j.executor_def.name for j in many.resolve_all_job_defs()} == {"multiprocess"}
+    with pytest.raises(ValueError, match="NORDLEDGER_EXECUTOR must be one of in_process, multiprocess"):
+        load_settings({**env, "NORDLEDGER_EXECUTOR": "celery"})

@@ -1,5 +1,5 @@
 """A snapshot of what the code location holds: asset keys with their partitions and pools, checks,
-jobs, schedules and sensors. A change to any of them shows up here as a reviewable diff.
+jobs with their executors, schedules and sensors. A change to any of them shows up here as a reviewable diff.
 
 After an intended change: `NORDLEDGER_UPDATE_SNAPSHOTS=1 make test-fast`, then review the JSON diff.
 """
@@ -38,7 +38,11 @@ def describe(defs: dg.Definitions) -> dict:
     return {
         "assets": assets,
         "checks": sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys),
-        "jobs": sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")),
+        "jobs": {
+            j.name: j.executor_def.name
+            for j in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name)
+            if not j.name.startswith("__")
+        },
         "schedules": {s.name: s.cron_schedule for s in sorted(defs.schedules or [], key=lambda s: s.name)},
         "sensors": sorted(s.name for s in defs.sensors or []),
     }
