@@ -6,9 +6,8 @@ BIN := $(VENV)/bin
 DBT_DIR := dbt_project
 MANIFEST := $(DBT_DIR)/target/manifest.json
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
-# Credentials of the simulator's demo companies (they open nothing but the simulator).
-include demo.env
-export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' demo.env)
+# The demo companies' credentials (demo.env) are read by `nordledger`, the tests and chaos, for variables
+# the environment does not set and that no company of a real API names: make never overrides yours.
 
 .PHONY: help install demo dev simulator test test-fast lint format chaos bench lock audit clean
 

@@ -138,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="faulted runs, one per seed")
     parser.add_argument("--first-seed", type=int, default=1)
     args = parser.parse_args(argv)
+    from orchestration.cli import prepare_environment
     from simulator.server import serve_in_thread
+
+    prepare_environment(None, None)  # the demo companies' credentials, as `nordledger demo` reads them
 
     with tempfile.TemporaryDirectory() as tmp, serve_in_thread() as url:
         ok, clean_db, runs = _run(url, Path(tmp) / "clean")

@@ -7,9 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
+import yaml
 
+from connectors.companies import is_loopback_host
 from connectors.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
@@ -41,7 +44,8 @@ Where things are (as `make` sets them):
   companies file  --companies-file, else NORDLEDGER_COMPANIES_FILE, else {PROJECT_ROOT / "companies.yaml"}
   Dagster home    DAGSTER_HOME, else {PROJECT_ROOT / "dagster_home"}
   credentials     the environment; variables not set there are read from --env-file
-                  (default {DEMO_ENV.name}: the demo credentials, which open only the simulator)
+                  (default {DEMO_ENV.name}, the demo credentials, for variables that only companies
+                  served by the simulator on loopback name: never sent to a real API)
 """
 
 
@@ -56,16 +60,41 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def _real_api_variables(companies_file: Path) -> set[str]:
+    """Credential variable names of companies and bank connections that talk to a real API (no base_url,
+    or one beyond loopback): demo credentials must never be sent there. A file that cannot be read is
+    reported by the command that loads it; here it only means nothing is known to be safe."""
+    try:
+        raw = yaml.safe_load(companies_file.read_text(encoding="utf-8")) or {}
+        entries = [e for c in raw.get("companies") or [] for e in (c, *(c.get("bank_connections") or []))]
+        return {
+            str(name)
+            for entry in entries
+            if not is_loopback_host(urlsplit(str(entry.get("base_url") or "")).hostname or "")
+            for name in (entry.get("credentials") or {}).values()
+        }
+    except (OSError, yaml.YAMLError, AttributeError, TypeError):
+        return {"*"}
+
+
 def prepare_environment(companies_file: Path | None, env_file: Path | None) -> None:
-    """What the Makefile does before any target: DAGSTER_HOME (the project's instance), the credentials
-    of the env file for variables the environment does not set, and the companies file to use."""
+    """DAGSTER_HOME (the project's instance), the companies file to use, and the credentials of the env
+    file for variables the environment does not set. Without --env-file, demo.env fills in only variables
+    that no company or bank connection of a real API names: one of those left unset must show as missing,
+    never fall back to a demo credential (they open only the simulator) sent to the vendor."""
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
-    source = env_file if env_file is not None else (DEMO_ENV if DEMO_ENV.exists() else None)
-    if source is not None:
-        for name, value in read_env_file(source).items():
-            os.environ.setdefault(name, value)
     if companies_file is not None:
         os.environ["NORDLEDGER_COMPANIES_FILE"] = str(companies_file.resolve())
+    if env_file is not None:
+        for name, value in read_env_file(env_file).items():
+            os.environ.setdefault(name, value)
+        return
+    if not DEMO_ENV.exists():
+        return
+    real = _real_api_variables(Path(os.environ.get("NORDLEDGER_COMPANIES_FILE") or PROJECT_ROOT / "companies.yaml"))
+    for name, value in read_env_file(DEMO_ENV).items():
+        if name not in real and "*" not in real:
+            os.environ.setdefault(name, value)
 
 
 def _load() -> tuple[Settings, CompaniesConfig]:
@@ -101,7 +130,8 @@ def _instance_home() -> Path:
 @click.option(
     "--env-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="NAME=value lines for credential variables the environment does not set (default: demo.env).",
+    help="NAME=value lines for credential variables the environment does not set (default: demo.env, "
+    "for variables only simulator companies name).",
 )
 def main(companies_file: Path | None, env_file: Path | None) -> None:
     prepare_environment(companies_file, env_file)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from assets.lake import PART, partition_dir, write_partition
@@ -194,6 +195,29 @@ def test_the_environment_is_prepared_as_make_does(tmp_path, monkeypatch):
     assert os.environ["MY_KEY"] == "from-file" and os.environ["ALREADY"] == "from-environment"
     assert os.environ["DAGSTER_HOME"] == str(ROOT / "dagster_home")
     assert os.environ["NORDLEDGER_COMPANIES_FILE"] == str((tmp_path / "c.yaml").resolve())
+
+
+def test_demo_credentials_never_fill_in_for_a_real_api(tmp_path, monkeypatch):
+    demo = read_env_file(ROOT / "demo.env")
+    for name in demo:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("NORDLEDGER_COMPANIES_FILE", raising=False)
+    mine = yaml.safe_load((ROOT / "companies.yaml").read_text())
+    # one company of one's own, on the real Procountor, naming the same client variables as the demo's Eira
+    mine["companies"].append(
+        {"id": "cedar", "name": "Cedar Oy", "business_id": "4567890-7", "erp": "procountor",
+         "credentials": {"client_id": "PROCOUNTOR_CLIENT_ID", "client_secret": "PROCOUNTOR_CLIENT_SECRET",
+                         "api_key": "CEDAR_PROCOUNTOR_API_KEY"}}
+    )  # fmt: skip
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(mine))
+    prepare_environment(tmp_path / "mine.yaml", None)
+    assert "PROCOUNTOR_CLIENT_SECRET" not in os.environ and "PROCOUNTOR_CLIENT_ID" not in os.environ
+    assert os.environ["AURORA_FENNOA_API_KEY"] == demo["AURORA_FENNOA_API_KEY"]  # the simulator's companies
+
+    for name in demo:
+        monkeypatch.delenv(name, raising=False)
+    prepare_environment(ROOT / "companies.yaml", None)
+    assert all(os.environ[name] == value for name, value in demo.items())
 
 
 # -- the simulator's port ----------------------------------------------------------------------------------
