@@ -3,20 +3,23 @@
 Stages per ERP style: `fetch` (the ledger's requests with the connector's concurrency, bytes
 discarded), `parse` (those bytes, held in memory, decoded into column lists), `write` (the
 ledger as Arrow, written to Parquet), and `extract` (our connector and lake writer end to end,
-streaming). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds;
-for Procountor's extract also each fiscal year's requests as the simulator counted them.
+streaming). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds, and under
+`settings` the decoder and library versions used; for Procountor's extract also each fiscal
+year's requests as the simulator counted them.
 Baselines replay the exact URLs the connector asks for, so the bulk simulator answers from memory
 (Procountor: the list pages, then the receipts in the books in batches of 200 ids, 4 at a time).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import resource
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -176,15 +179,26 @@ def parse_fennoa(body: bytes, columns: dict[str, list]) -> None:
 
 
 def parse_netvisor(body: bytes, columns: dict[str, list]) -> None:
-    import io
-
+    """The bare stdlib loop: every ledger value as the raw text the XML holds (each line's children,
+    its status and its dimensions' name and item; each voucher's head children, status and class
+    key), appended to one list per tag. Nothing checked, converted or repeated per line."""
     for _, element in ET.iterparse(io.BytesIO(body), events=("end",)):
         tag = element.tag
         if tag == "VoucherLine":
+            columns["line_status"].append(element.get("status"))
             for child in element:
-                columns.setdefault(child.tag, []).append(child.text)
+                if child.tag == "Dimension":
+                    for part in child:
+                        columns[part.tag].append(part.text)
+                else:
+                    columns[child.tag].append(child.text)
         elif tag == "Voucher":
-            columns.setdefault("voucher", []).append(element.findtext("NetvisorKey"))
+            columns["voucher_status"].append(element.get("status"))
+            for child in element:
+                if child.tag == "VoucherClass":
+                    columns["voucher_class_key"].append(child.get("netvisorKey"))
+                if child.tag != "VoucherLine":
+                    columns["voucher_" + child.tag].append(child.text)
             element.clear()
 
 
@@ -242,12 +256,14 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
         with client(base, style) as http:
             for period in periods():  # one fiscal year's bytes in memory at a time; only decoding is timed
                 bodies = list(PAGES[style](http, period))
-                columns: dict[str, list] = {}
+                columns: defaultdict[str, list] = defaultdict(list)
                 start = time.perf_counter()
                 for body in bodies:
                     PARSE[style](body, columns)
                 elapsed += time.perf_counter() - start
-                rows += max((len(v) for v in columns.values()), default=0)
+                rows += (
+                    len(columns["line_status"]) if style == "netvisor" else max(map(len, columns.values()), default=0)
+                )
                 requests += len(bodies)
                 del bodies, columns
     elif stage == "write":
@@ -304,6 +320,34 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
     return {"seconds": elapsed, "rows": rows, "requests": requests}
 
 
+def decoders(style: str, stage: str) -> dict:
+    """What decodes the answers in this stage and at which versions, recorded with its result
+    (`settings` in the result JSON): the baselines and ours must be compared knowingly."""
+    import platform
+    import pyexpat
+    from importlib import metadata
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    out: dict = {"python": platform.python_version(), "pyarrow": pa.__version__, "lxml": version("lxml")}
+    if stage == "fetch":
+        return {**out, "decoder": None, "httpx": httpx.__version__}
+    if style != "netvisor":
+        return {**out, "decoder": "orjson.loads", "orjson": orjson.__version__}
+    parser = {
+        "parse": "xml.etree.ElementTree.iterparse (end events, raw text into lists)",
+        "write": "connectors.netvisor.decode_ledger_window (untimed: it prepares the table)",
+    }.get(
+        stage, "connectors.netvisor.decode_ledger_window: xml.etree.ElementTree.XMLParser end events, pyarrow.compute"
+    )
+    accelerated = ET.XMLParser is getattr(sys.modules.get("_elementtree"), "XMLParser", None)  # C, not Python
+    return {**out, "decoder": parser, "elementtree_c_accelerator": accelerated, "expat": pyexpat.EXPAT_VERSION}
+
+
 def measure(result: dict) -> dict:
     from connectors import offload
 
@@ -325,7 +369,7 @@ def measure(result: dict) -> dict:
 
 if __name__ == "__main__":
     style_, stage_, base_, out_ = sys.argv[1:5]
-    measured = measure(run(style_, stage_, base_, Path(out_)))
+    measured = {**measure(run(style_, stage_, base_, Path(out_))), "settings": decoders(style_, stage_)}
     if "gate_files" in measured:  # read back only now: its memory and time are not the extraction's
         from bench.gate import gate_figures
 

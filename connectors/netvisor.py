@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import itertools
 import math
 import re
 import threading
@@ -32,7 +33,15 @@ from connectors import offload, schemas
 from connectors.errors import AuthenticationError, BadResponseError, ResponseTooLargeError
 from connectors.fiscal import FiscalPeriod, month_end
 from connectors.http import MB, ApiSession, Retry, RetryPolicy, SessionClient
-from connectors.parsing import account_number, iso_date, money, unsigned_money
+from connectors.parsing import (
+    account_number,
+    date_column,
+    decimal_column,
+    iso_date,
+    money,
+    percent,
+    unsigned_money,
+)
 from connectors.redact import MASK
 from connectors.schemas import MONEY, VAT_PERCENT
 from connectors.spec import ClientSettings, CompanyOption, CredentialField, Endpoint, ErpSpec
@@ -298,26 +307,6 @@ def auth_failure(text: str) -> str:
     )
 
 
-_LEDGER_TEXT = (
-    "voucher_key",
-    "voucher_number",
-    "voucher_date",
-    "voucher_class",
-    "voucher_class_key",
-    "voucher_description",
-    "voucher_status",
-    "line_key",
-    "line_number",
-    "line_status",
-    "account_number",
-    "line_sum",
-    "description",
-    "vat_percent",
-    "vat_code",
-    "account_dimension_key",
-)
-
-
 def _strip(element: ET.Element | None) -> str | None:
     return element.text.strip() if element is not None and element.text is not None else None
 
@@ -424,6 +413,8 @@ class NetvisorClient(SessionClient):
         endpoint = resource.removesuffix(".nv")
 
         def classify(response: httpx.Response) -> bytes:
+            if _declares_dtd(response.content):  # before any parse of it: no entity is ever declared
+                raise self.session.error(BadResponseError, endpoint, f"the answer declares a DTD; {_DTD_REFUSED}")
             status = self._status(response.content, endpoint, response.status_code)
             if status is None:
                 damage = _damage(response.content) if whole else None
@@ -600,8 +591,10 @@ class NetvisorClient(SessionClient):
 
         Windows come from a `WindowPlan` (calendar months, split when dense). They are fetched one
         request at a time, ahead of decoding; large ones are decoded in worker processes
-        (`connectors.offload`), at most one per worker in flight, and yielded in order. A window
-        whose answer is over the body cap is asked for again in halves (down to a single day).
+        (`connectors.offload`) and yielded in order. At most one window more than there are workers
+        is in flight (a worker has the next one queued while this process writes), so memory is
+        bounded by the window size, not by the ledger's. A window whose answer is over the body cap
+        is asked for again in halves (down to a single day).
 
         The decoder is what finds an answer damaged after its ResponseStatus (it parses every byte;
         checking first would parse each answer twice). Such a window is asked for again, now
@@ -662,7 +655,7 @@ class NetvisorClient(SessionClient):
                     )
                 )
                 del content
-                if len(decoding) > max(0, offload.worker_count() - 1):
+                if len(decoding) > offload.worker_count():  # one queued per worker: none waits for the writer
                     yield from decoded(*decoding.popleft())
             while decoding:
                 yield from decoded(*decoding.popleft())
@@ -741,167 +734,394 @@ CHUNK_LINES = 10_000
 def decode_ledger_window(
     company_id: str, content: bytes, period: FiscalPeriod, start: date, end: date
 ) -> list[pa.RecordBatch]:
-    """One month's accountingledger XML as ledger batches of about CHUNK_LINES lines each.
+    """One window's accountingledger XML as ledger batches of about CHUNK_LINES lines each.
 
-    Pure, so it can run in a decode worker; Python objects are held for one chunk at a time.
+    Pure, so it can run in a decode worker. The XML is streamed voucher by voucher, keeping only
+    raw text (one list per voucher head, one per line); each chunk of lines is then converted
+    column by column with Arrow. Errors name the company, the window, the voucher and the line.
     """
-
-    def bad(cause: str) -> BadResponseError:
-        return BadResponseError(SOURCE, company_id, "accountingledger", cause)
-
+    window = _Window(company_id, start, end)
+    if _declares_dtd(content):
+        raise window.bad(f"the answer declares a DTD; {_DTD_REFUSED}")
     batches: list[pa.RecordBatch] = []
-    text: dict[str, list[object]] = {name: [] for name in _LEDGER_TEXT}
-    dims: list[list[dict[str, str | None]]] = []
+    chunk = _Chunk()
     try:
-        for voucher in _elements(content, "Voucher"):
-            key = _text(voucher, "NetvisorKey")
-            try:
-                _collect_voucher(voucher, start, end, text, dims)
-            except (ValueError, TypeError) as exc:
-                raise bad(f"voucher {key}: {exc}") from None
-            if len(dims) >= CHUNK_LINES:
-                batches.append(_ledger_batch(company_id, text, dims, period, start, end, bad))
-                text, dims = {name: [] for name in _LEDGER_TEXT}, []
+        for vouchers in _vouchers(content):
+            for voucher in vouchers:
+                try:
+                    _collect_voucher(voucher, chunk)
+                except (ValueError, TypeError) as exc:
+                    raise _voucher_error(exc, voucher, chunk, window) from None
+                voucher.clear()
+                if len(chunk.lines) >= CHUNK_LINES:
+                    batches.append(_ledger_batch(company_id, chunk, period, window))
+                    chunk = _Chunk()
     except ET.ParseError as exc:  # cut off or garbled after ResponseStatus: the caller asks again
         raise DamagedAnswerError(f"{start}..{end}: {exc}") from None
-    if dims or not batches:
-        batches.append(_ledger_batch(company_id, text, dims, period, start, end, bad))
+    if chunk.lines or not batches:
+        batches.append(_ledger_batch(company_id, chunk, period, window))
     return batches
 
 
-def _ledger_batch(
-    company_id: str,
-    text: dict[str, list[object]],
-    dims: list[list[dict[str, str | None]]],
-    period: FiscalPeriod,
-    start: date,
-    end: date,
-    bad: Callable[[str], BadResponseError],
-) -> pa.RecordBatch:
-    n = len(dims)
+_FEED_BYTES = 16 * 1024  # what iterparse feeds too; larger pieces keep more elements alive and run slower
+
+
+def _vouchers(content: bytes) -> Iterator[list[ET.Element]]:
+    """The Voucher elements (any casing or namespace) of `content`, streamed: a list per piece fed to
+    the parser, each voucher complete when listed. The stdlib parser (expat, no DTD loaded, nothing
+    fetched) reports its end events into a plain list (`XMLParser._setevents`, the hook XMLPullParser
+    itself is built on, in both the C and the Python implementation): that skips iterparse's two
+    generator layers per element, about a fifth of the parse."""
+    parser = ET.XMLParser()
+    ended: list[tuple[str, ET.Element]] = []
+    parser._setevents(ended, ("end",))  # type: ignore[attr-defined]
+    known = _VOUCHER_TAGS
+    view = memoryview(content)
+    for offset in range(0, len(content), _FEED_BYTES):
+        parser.feed(view[offset : offset + _FEED_BYTES])
+        if ended:
+            # known non-voucher tags are dropped here; a tag not seen before is classified below
+            candidates = [element for _, element in ended if known.get(element.tag, True)]
+            ended.clear()
+            yield [element for element in candidates if known.get(element.tag) or _classify(element.tag)]
+    parser.close()
+    yield [element for _, element in ended if known.get(element.tag) or _classify(element.tag)]
+
+
+def _classify(tag: str) -> bool:
+    is_voucher = _VOUCHER_TAGS[tag] = _local(tag) == "voucher"
+    return is_voucher
+
+
+class _Window:
+    """Where a ledger window's values came from, for errors: company, endpoint and date window."""
+
+    __slots__ = ("company_id", "end", "start")
+
+    def __init__(self, company_id: str, start: date, end: date):
+        self.company_id, self.start, self.end = company_id, start, end
+
+    def bad(self, cause: str, where: str = "") -> BadResponseError:
+        window = f"window {self.start}..{self.end}"
+        return BadResponseError(SOURCE, self.company_id, "accountingledger", f"{window}{where}: {cause}")
+
+    def bad_voucher(self, cause: str, key: str | None, line: int | None = None) -> BadResponseError:
+        """An error naming the voucher by its NetvisorKey (and the line, 1-based within the voucher)."""
+        return self.bad(
+            cause, f", voucher {key or '(no NetvisorKey)'}" + (f", line {line}" if line is not None else "")
+        )
+
+
+_DTD_REFUSED = "Netvisor's answers have none, and entities declared in one are never expanded"
+
+
+class _DoctypeFoundError(Exception):
+    pass
+
+
+# The first start tag: a '<' that opens neither a declaration ('<!') nor a processing instruction ('<?').
+# One inside a comment ends the prolog early, which only makes the search shorter (expat still refuses
+# to expand entities past its amplification limit, and fetches nothing).
+_FIRST_ELEMENT = re.compile(rb"<[^!?]")
+
+
+def _declares_dtd(content: bytes) -> bool:
+    """Whether the XML has a document type declaration (which could declare entities or point at an
+    external DTD). A DTD can only stand before the root element, so only that prolog is searched;
+    when it names one, expat says whether it really is a declaration (not text in a comment)."""
+    root = _FIRST_ELEMENT.search(content)
+    if b"<!DOCTYPE" not in content[: root.start() if root is not None else len(content)]:
+        return False
+
+    def found(*_: object) -> None:
+        raise _DoctypeFoundError
+
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = found
     try:
-        accounts = pc.utf8_trim_whitespace(pa.array(text["account_number"], pa.string()))
-        if accounts.null_count or pc.all(pc.utf8_is_alnum(accounts)).as_py() is False:
-            raise ValueError("account")
-        # LineSum is signed by design (debit positive, credit negative): no sign check here.
-        sums = pc.replace_substring(pc.utf8_trim_whitespace(pa.array(text["line_sum"], pa.string())), ",", ".")
-        if sums.null_count:
-            raise ValueError("a LineSum is missing")  # absent is not 0.00: _name_bad_line names the voucher
-        line_sum = sums.cast(MONEY)
-        # An absent VatPercent stays null (not 0 %): it is kept for tracing, the books use LineSum only.
-        vat_percent = pc.replace_substring(pa.array(text["vat_percent"], pa.string()), ",", ".").cast(VAT_PERCENT)
-    except (ValueError, pa.ArrowException) as exc:
-        _name_bad_line(text, bad)
-        raise bad(f"{start}..{end}: a line could not be converted ({exc})") from None
-    columns = {
-        "company_id": pa.array([company_id] * n, pa.string()),
-        "fiscal_year": pa.array([int(period.key)] * n, pa.int32()),
-        "period_id": pa.array([period.id] * n, pa.string()),
-        "voucher_date": pa.array(text["voucher_date"], pa.date32()),
-        "line_number": pa.array(text["line_number"], pa.int32()),
-        "account_number": accounts,
-        "line_sum": line_sum,
-        "vat_percent": vat_percent,
-        "dimensions": pa.array(dims, SCHEMAS["ledger"].field("dimensions").type),
-    }
-    for name in (
-        "voucher_key",
-        "voucher_number",
-        "voucher_class",
-        "voucher_class_key",
-        "voucher_description",
-        "voucher_status",
-        "line_key",
-        "line_status",
-        "description",
-        "vat_code",
-        "account_dimension_key",
-    ):
-        columns[name] = pa.array(text[name], pa.string())
-    return pa.RecordBatch.from_arrays([columns[f] for f in SCHEMAS["ledger"].names], schema=SCHEMAS["ledger"])
+        parser.Parse(content, True)
+    except _DoctypeFoundError:
+        return True
+    except xml.parsers.expat.ExpatError:
+        return False  # not well-formed before any DOCTYPE: the decoder reports the damage
+    return False
 
 
-def _name_bad_line(text: dict[str, list[object]], bad: Callable[[str], BadResponseError]) -> None:
-    """The vectorized checks failed: find the first bad line and say which voucher and why."""
-    for i, key in enumerate(text["voucher_key"]):
-        try:
-            account_number(text["account_number"][i], "AccountNumber")
-            money(text["line_sum"][i], "LineSum")
-            if text["vat_percent"][i] is not None:
-                money(text["vat_percent"][i], "VatPercent")
-        except ValueError as exc:
-            raise bad(f"voucher {key}: {exc}") from None
+# A voucher's head and a line as collected: raw text by position in these lists.
+_V_KEY, _V_DATE, _V_NUMBER, _V_DESCRIPTION, _V_CLASS, _V_CLASS_KEY, _V_STATUS = range(7)
+_L_KEY, _L_SUM, _L_DESCRIPTION, _L_ACCOUNT, _L_VAT_PERCENT, _L_VAT_CODE, _L_STATUS, _L_ACCOUNT_DIMENSION = range(8)
+_HEAD_WIDTH, _LINE_WIDTH = 7, 8
+# Children that are not a plain text slot.
+_LINE, _CLASS, _DIMENSION, _ACCOUNT_DIMENSION, _IGNORED = -1, -2, -3, -4, -5
+
+_HEAD_SLOTS_BY_NAME = {
+    "netvisorkey": _V_KEY,
+    "voucherdate": _V_DATE,
+    "vouchernumber": _V_NUMBER,
+    "voucherdescription": _V_DESCRIPTION,
+    "voucherclass": _CLASS,
+    "voucherline": _LINE,
+}
+_LINE_SLOTS_BY_NAME = {
+    "netvisorkey": _L_KEY,
+    "linesum": _L_SUM,
+    "description": _L_DESCRIPTION,
+    "accountnumber": _L_ACCOUNT,
+    "vatpercent": _L_VAT_PERCENT,
+    "vatcode": _L_VAT_CODE,
+    "dimension": _DIMENSION,
+    "accountdimension": _ACCOUNT_DIMENSION,
+}
+# Tag as written (any casing or namespace) -> what it is, memoized: a ledger repeats a few tags millions of times.
+_VOUCHER_TAGS: dict[str, bool] = {}
+_HEAD_SLOTS: dict[str, int] = {}
+_LINE_SLOTS: dict[str, int] = {}
 
 
-def _collect_voucher(
-    voucher: ET.Element, start: date, end: date, text: dict[str, list[object]], dims: list[list[dict[str, str | None]]]
-) -> None:
-    fields: dict[str, ET.Element] = {}
-    lines = []
+def _slot(memo: dict[str, int], by_name: dict[str, int], tag: str) -> int:
+    slot = memo[tag] = by_name.get(_local(tag), _IGNORED)
+    return slot
+
+
+class _Chunk:
+    """Raw text of up to about CHUNK_LINES ledger lines, as the XML gave it (nothing converted yet)."""
+
+    __slots__ = ("dimension_counts", "dimensions", "heads", "line_numbers", "lines", "voucher_of_line")
+
+    def __init__(self) -> None:
+        self.heads: list[list[str | None]] = []  # per voucher, by _V_* position
+        self.lines: list[list[str | None]] = []  # per line, by _L_* position
+        self.voucher_of_line: list[int] = []  # index into heads
+        self.line_numbers: list[int] = []  # 1-based within the voucher
+        self.dimension_counts: list[int] = []  # per line
+        self.dimensions: list[tuple[str, str]] = []  # (name, item), line after line
+
+    def drop_unfinished(self) -> None:
+        """Drop the lines a voucher that failed half-way left behind (its head and line numbers are
+        appended only once it is complete)."""
+        lines = len(self.voucher_of_line)
+        del self.dimensions[sum(self.dimension_counts[:lines]) :]
+        del self.lines[lines:], self.dimension_counts[lines:]
+
+
+class _BadLineError(ValueError):
+    def __init__(self, line: int, cause: str):
+        super().__init__(cause)
+        self.line = line
+
+
+def _voucher_error(
+    exc: ValueError | TypeError, voucher: ET.Element, chunk: _Chunk, window: _Window
+) -> BadResponseError:
+    """The error for a voucher outside the documented shape, naming it; but a bad value in an earlier
+    voucher comes first, so the error is always the first one in the answer."""
+    chunk.drop_unfinished()
+    first = _first_bad_value(chunk, window)
+    if first is not None:
+        return first
+    key = _strip(_child(voucher, "NetvisorKey"))
+    return window.bad_voucher(str(exc), key, exc.line if isinstance(exc, _BadLineError) else None)
+
+
+def _collect_voucher(voucher: ET.Element, chunk: _Chunk) -> None:
+    """Append one voucher's head and its lines' raw text to `chunk`; structure is checked here
+    (dimensions, account dimensions), values when the chunk is converted."""
+    status = voucher.get("status")
+    if status is None and voucher.keys():
+        status = _attr(voucher, "status")
+    head: list[str | None] = [None, None, None, None, None, None, status]
+    index = len(chunk.heads)
+    slots = _HEAD_SLOTS
+    number = 0
     for child in voucher:
-        name = _local(child.tag)
-        if name == "voucherline":
-            lines.append(child)
-        else:
-            fields[name] = child
-    voucher_date = iso_date(_strip(fields.get("voucherdate")), "VoucherDate")
-    if not start <= voucher_date <= end:
-        raise ValueError(f"VoucherDate {voucher_date} is outside the requested window {start}..{end}")
-    klass = fields.get("voucherclass")
-    status = (_attr(voucher, "status") or "valid").lower()
-    head = {
-        "voucher_key": _strip(fields.get("netvisorkey")),
-        "voucher_number": _strip(fields.get("vouchernumber")),
-        "voucher_date": voucher_date,
-        "voucher_class": (klass.text or "").strip() if klass is not None else None,
-        "voucher_class_key": _attr(klass, "netvisorKey") if klass is not None else None,
-        "voucher_description": _strip(fields.get("voucherdescription")),
-        "voucher_status": status,
-    }
-    for number, line in enumerate(lines, start=1):
-        values: dict[str, str | None] = {}
-        line_dims = []
-        account_dimension = None
-        for child in line:
-            name = _local(child.tag)
-            if name == "dimension":
-                dimension = _dimension(child)
-                if dimension is not None:
-                    line_dims.append(dimension)
-            elif name == "accountdimension":
-                account_dimension = _attr(child, "netvisorkey") or None
-                if account_dimension is None and ((child.text or "").strip() or child.attrib):
-                    raise ValueError(f"line {number}: AccountDimension without its netvisorkey attribute")
-            else:
-                values[name] = child.text.strip() if child.text is not None else None
-        for column, value in head.items():
-            text[column].append(value)
-        vat_code = values.get("vatcode")
-        text["line_key"].append(values.get("netvisorkey"))
-        text["line_number"].append(number)
-        text["line_status"].append((_attr(line, "status") or status).lower())
-        text["account_number"].append(values.get("accountnumber"))
-        text["line_sum"].append(values.get("linesum") or None)
-        text["description"].append(values.get("description"))
-        text["vat_percent"].append(values.get("vatpercent") or None)
-        text["vat_code"].append(None if vat_code in (None, "-") else vat_code)
-        text["account_dimension_key"].append(account_dimension)
-        dims.append(line_dims)
+        tag = child.tag
+        slot = slots.get(tag)
+        if slot is None:
+            slot = _slot(slots, _HEAD_SLOTS_BY_NAME, tag)
+        if slot >= 0:
+            head[slot] = child.text
+        elif slot == _LINE:
+            number += 1
+            _collect_line(child, number, chunk)
+        elif slot == _CLASS:  # a repeated child: the last one counts, as for the others
+            head[_V_CLASS] = child.text or ""
+            key = child.get("netvisorKey")
+            head[_V_CLASS_KEY] = key if key is not None or not child.keys() else _attr(child, "netvisorKey")
+    chunk.heads.append(head)
+    chunk.voucher_of_line.extend([index] * number)
+    chunk.line_numbers.extend(range(1, number + 1))
 
 
-def _dimension(element: ET.Element) -> dict[str, str | None] | None:
-    """One `Dimension` of a voucher line: header name and item, or None when the item is blank
+def _collect_line(line: ET.Element, number: int, chunk: _Chunk) -> None:
+    status = line.get("status")
+    if status is None and line.keys():
+        status = _attr(line, "status")
+    row: list[str | None] = [None, None, None, None, None, None, status, None]
+    slots = _LINE_SLOTS
+    dimensions = 0
+    for child in line:
+        tag = child.tag
+        slot = slots.get(tag)
+        if slot is None:
+            slot = _slot(slots, _LINE_SLOTS_BY_NAME, tag)
+        if slot >= 0:
+            row[slot] = child.text
+        elif slot == _DIMENSION:
+            dimensions += _collect_dimension(child, number, chunk)
+        elif slot == _ACCOUNT_DIMENSION:
+            row[_L_ACCOUNT_DIMENSION] = _account_dimension(child, number)
+    chunk.lines.append(row)
+    chunk.dimension_counts.append(dimensions)
+
+
+def _account_dimension(element: ET.Element, number: int) -> str | None:
+    key = _attr(element, "netvisorkey") or None
+    if key is None and ((element.text or "").strip() or element.attrib):
+        raise _BadLineError(number, "AccountDimension without its netvisorkey attribute")
+    return key
+
+
+def _collect_dimension(element: ET.Element, number: int, chunk: _Chunk) -> int:
+    """One `Dimension` of a voucher line: header name and item, or nothing when the item is blank
     (`<DimensionItem> </DimensionItem>`: the line has no item of that header, it is unallocated)."""
-    item_element = _child(element, "DimensionItem")
+    header = item_element = None
+    for child in element:  # the first of each counts
+        name = _local(child.tag)
+        if name == "dimensionitem":
+            item_element = child if item_element is None else item_element
+        elif name == "dimensionname":
+            header = child if header is None else header
     if item_element is None:
-        raise ValueError("a Dimension without DimensionItem")
+        raise _BadLineError(number, "a Dimension without DimensionItem")
     item = (item_element.text or "").strip()
     if not item:
-        return None
-    header = _text(element, "DimensionName")
-    if not header:
-        raise ValueError(f"dimension item {item!r} without a DimensionName")
-    return {"name": header, "item": item}
+        return 0
+    name = (header.text or "").strip() if header is not None else ""
+    if not name:
+        raise _BadLineError(number, f"dimension item {item!r} without a DimensionName")
+    chunk.dimensions.append((name, item))
+    return 1
+
+
+_DIMENSIONS_TYPE = SCHEMAS["ledger"].field("dimensions").type
+_TEXT = pa.string()
+
+
+def _ledger_batch(company_id: str, chunk: _Chunk, period: FiscalPeriod, window: _Window) -> pa.RecordBatch:
+    """A chunk's raw text as one ledger batch, converted column by column. When a conversion fails,
+    the values are checked one by one to name the first bad one (voucher and line)."""
+    try:
+        columns = _ledger_columns(chunk, window)
+    except (ValueError, pa.ArrowException) as exc:
+        first = _first_bad_value(chunk, window)
+        if first is not None:
+            raise first from None
+        raise window.bad(f"a line could not be converted ({exc})") from None
+    n = len(chunk.lines)
+    columns["company_id"] = pa.repeat(pa.scalar(company_id, _TEXT), n)
+    columns["fiscal_year"] = pa.repeat(pa.scalar(int(period.key), pa.int32()), n)
+    columns["period_id"] = pa.repeat(pa.scalar(period.id, _TEXT), n)
+    schema = SCHEMAS["ledger"]
+    return pa.RecordBatch.from_arrays([columns[f] for f in schema.names], schema=schema)
+
+
+def _ledger_columns(chunk: _Chunk, window: _Window) -> dict[str, pa.Array]:
+    heads = _text_columns(chunk.heads, _HEAD_WIDTH)
+    lines = _text_columns(chunk.lines, _LINE_WIDTH)
+    dates = date_column(heads[_V_DATE], "VoucherDate")
+    if (
+        dates.null_count
+        or pc.any(
+            pc.or_(pc.less(dates, pa.scalar(window.start)), pc.greater(dates, pa.scalar(window.end))), min_count=0
+        ).as_py()
+    ):
+        raise ValueError("a VoucherDate outside the window")
+    accounts = pc.utf8_trim_whitespace(lines[_L_ACCOUNT])
+    if accounts.null_count or not pc.all(pc.utf8_is_alnum(accounts), min_count=0).as_py():  # an empty window passes
+        raise ValueError("an account that is not an account number")
+    # LineSum is signed by design (debit positive, credit negative): no sign check here.
+    line_sum = decimal_column(lines[_L_SUM], MONEY)
+    if line_sum.null_count:
+        raise ValueError("a LineSum is missing")  # absent is not 0.00
+    voucher_of_line = pa.array(chunk.voucher_of_line, pa.int32())
+    per_voucher = {
+        "voucher_key": pc.utf8_trim_whitespace(heads[_V_KEY]),
+        "voucher_number": pc.utf8_trim_whitespace(heads[_V_NUMBER]),
+        "voucher_date": dates,
+        "voucher_class": pc.utf8_trim_whitespace(heads[_V_CLASS]),
+        "voucher_class_key": heads[_V_CLASS_KEY],
+        "voucher_description": pc.utf8_trim_whitespace(heads[_V_DESCRIPTION]),
+        "voucher_status": _lowered(heads[_V_STATUS], pa.scalar("valid")),
+    }
+    columns = {name: pc.take(array, voucher_of_line) for name, array in per_voucher.items()}
+    vat_code = pc.utf8_trim_whitespace(lines[_L_VAT_CODE])
+    columns.update(
+        line_key=pc.utf8_trim_whitespace(lines[_L_KEY]),
+        line_number=pa.array(chunk.line_numbers, pa.int32()),
+        line_status=_lowered(lines[_L_STATUS], columns["voucher_status"]),
+        account_number=accounts,
+        line_sum=line_sum,
+        description=pc.utf8_trim_whitespace(lines[_L_DESCRIPTION]),
+        # An absent VatPercent stays null (not 0 %): it is kept for tracing, the books use LineSum only.
+        vat_percent=decimal_column(lines[_L_VAT_PERCENT], VAT_PERCENT),
+        vat_code=pc.if_else(pc.equal(vat_code, "-"), pa.scalar(None, _TEXT), vat_code),
+        account_dimension_key=lines[_L_ACCOUNT_DIMENSION],
+        dimensions=_dimension_lists(chunk),
+    )
+    return columns
+
+
+def _text_columns(rows: list[list[str | None]], width: int) -> list[pa.Array]:
+    """Rows of raw text as one string column per position (one conversion for all, then sliced)."""
+    table = pa.array(rows, pa.list_(_TEXT, width))
+    return [pc.list_element(table, i) for i in range(width)]
+
+
+def _lowered(statuses: pa.Array, default: pa.Scalar | pa.Array) -> pa.Array:
+    """Status attributes in lower case (Python's rules, through a lookup of the few distinct values);
+    absent or empty ones take `default`."""
+    encoded = pc.dictionary_encode(statuses)
+    lowered = pa.array([s.lower() or None for s in encoded.dictionary.to_pylist()], _TEXT)
+    return pc.coalesce(pc.take(lowered, encoded.indices), default)
+
+
+def _dimension_lists(chunk: _Chunk) -> pa.Array:
+    offsets = pa.array([0, *itertools.accumulate(chunk.dimension_counts)], pa.int32())
+    pairs = pa.array(chunk.dimensions, pa.list_(_TEXT, 2))
+    names, items = pc.list_element(pairs, 0), pc.list_element(pairs, 1)
+    entries = pa.StructArray.from_arrays([names, items], fields=list(_DIMENSIONS_TYPE.value_type))
+    return pa.ListArray.from_arrays(offsets, entries, type=_DIMENSIONS_TYPE)
+
+
+def _first_bad_value(chunk: _Chunk, window: _Window) -> BadResponseError | None:
+    """The first value in `chunk` that the per-value parsers refuse, as the error naming its voucher
+    and line; None when every value passes them."""
+    lines_of: dict[int, list[int]] = {}
+    for i, voucher in enumerate(chunk.voucher_of_line):
+        lines_of.setdefault(voucher, []).append(i)
+    for index, head in enumerate(chunk.heads):
+        key = head[_V_KEY]
+        key = key.strip() if key is not None else None
+        try:
+            voucher_date = iso_date(head[_V_DATE], "VoucherDate")
+            if not window.start <= voucher_date <= window.end:
+                raise ValueError(
+                    f"VoucherDate {voucher_date} is outside the requested window {window.start}..{window.end}"
+                )
+        except ValueError as exc:
+            return window.bad_voucher(str(exc), key)
+        for i in lines_of.get(index, ()):
+            row = chunk.lines[i]
+            rate = row[_L_VAT_PERCENT]
+            try:
+                account_number(row[_L_ACCOUNT], "AccountNumber")
+                money(row[_L_SUM], "LineSum")
+                if rate is not None and rate.strip():  # absent or blank: kept unknown
+                    percent(rate, "VatPercent")
+            except ValueError as exc:
+                return window.bad_voucher(str(exc), key, chunk.line_numbers[i])
+    return None
 
 
 def _client(settings: ClientSettings) -> NetvisorClient:

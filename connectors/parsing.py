@@ -1,7 +1,9 @@
 """Value parsers shared by the connectors: money as Decimal(18,2), dates, account numbers, text.
 
 Each parser raises ValueError with a short reason; connectors wrap it in a BadResponseError that
-names the company and endpoint.
+names the company and endpoint. The `*_column` functions convert a whole Arrow string column at
+once: they accept what the per-value parsers accept and raise (ValueError or ArrowInvalid) without
+saying where; the caller then runs the per-value parser over the column to name the first bad value.
 """
 
 from __future__ import annotations
@@ -11,11 +13,15 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("9999999999999999.99")  # DECIMAL(18,2)
 _FINNISH_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
+_FINNISH_DATE_PARTS = r"^(?P<day>[0-9]{1,2})\.(?P<month>[0-9]{1,2})\.(?P<year>[0-9]{4})$"
 
 
 def money(value: Any, field: str) -> Decimal:
@@ -94,3 +100,36 @@ def text(value: Any, field: str) -> str | None:
         raise ValueError(f"{field}: {value!r} was decoded as a float; its text is not known exactly")
     shown = repr(value) if isinstance(value, bool) else f"a JSON {type(value).__name__}"
     raise ValueError(f"{field}: expected text, got {shown}")
+
+
+def decimal_column(values: pa.Array, decimal_type: pa.Decimal128Type) -> pa.Array:
+    """Amounts written as text (decimal point or comma, surrounding whitespace allowed) as a DECIMAL
+    column, never through float. Absent and blank values are null: whether that is allowed is the
+    caller's decision (`money` refuses it). More decimals than the type's scale, or more digits
+    than its precision, raise ArrowInvalid."""
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return pc.replace_substring(text, ",", ".").cast(decimal_type)
+
+
+def date_column(values: pa.Array, field: str) -> pa.Array:
+    """Dates written as text as a date32 column: what `iso_date` accepts. Finnish `d.m.yyyy` (what
+    Netvisor writes) is converted in one pass; a column with any other form, or an absent value,
+    goes value by value through `iso_date` (ValueError naming the value). An impossible date such
+    as 30.2.2024 raises ArrowInvalid."""
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    parts = pc.extract_regex(text, _FINNISH_DATE_PARTS)
+    if parts.null_count:  # absent, ISO or not a date at all: the exact per-value rules decide
+        return pa.array([iso_date(v, field) for v in values.to_pylist()], pa.date32())
+    iso = pc.binary_join_element_wise(
+        parts.field("year"), pc.utf8_lpad(parts.field("month"), 2, "0"), pc.utf8_lpad(parts.field("day"), 2, "0"), "-"
+    )
+    return iso.cast(pa.date32())  # strict: no day 30 of February, no month 13
+
+
+def percent(value: Any, field: str) -> Decimal:
+    """A percentage (a VAT rate) as Decimal with at most two decimals, fitting DECIMAL(5,2)."""
+    rate = money(value, field)
+    if abs(rate) >= 1000:
+        raise ValueError(f"{field}: {value!r} does not fit DECIMAL(5,2)")
+    return rate

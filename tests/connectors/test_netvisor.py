@@ -329,7 +329,9 @@ def test_a_bad_or_missing_line_sum_names_the_voucher(line_sum, message):
     )
     with pytest.raises(BadResponseError) as err:
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
-    assert f"netvisor company 'acme', endpoint 'accountingledger': voucher 77: {message}" in str(err.value)
+    assert str(err.value) == (
+        f"netvisor company 'acme', endpoint 'accountingledger': window 2025-02-01..2025-02-08, voucher 77, line 2: {message}"
+    )
 
 
 def test_an_absent_vat_percent_is_kept_unknown_not_zero():

@@ -217,14 +217,15 @@ def test_a_blank_dimension_item_is_no_item_and_the_line_keeps_its_keys():
         ("<Dimension><DimensionName> </DimensionName><DimensionItem>P-1</DimensionItem></Dimension>",
          "dimension item 'P-1' without a DimensionName"),
         ('<AccountDimension type="name">Seuranta A</AccountDimension>',
-         "line 1: AccountDimension without its netvisorkey attribute"),
+         "AccountDimension without its netvisorkey attribute"),
     ],
 )  # fmt: skip
 def test_a_ledger_dimension_outside_the_documented_shape_names_the_voucher(extra, why):
     nv, _ = scripted(voucher(line("901", "-100,00", "3000", extra), line("902", "100,00", "1701")))
     with pytest.raises(BadResponseError) as err:
         list(nv.ledger(WEEK))
-    assert str(err.value) == f"netvisor company 'acme', endpoint 'accountingledger': voucher 77: {why}"
+    where = "window 2025-02-01..2025-02-08, voucher 77, line 1"
+    assert str(err.value) == f"netvisor company 'acme', endpoint 'accountingledger': {where}: {why}"
 
 
 def test_the_simulators_ledger_gives_each_line_its_key_and_the_books_dimensions(simulator_url):

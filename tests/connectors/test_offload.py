@@ -140,7 +140,8 @@ def test_a_bad_netvisor_line_decoded_in_a_worker_names_the_voucher(workers):
         list(nv.ledger(FiscalPeriod("1", date(2025, 2, 1), date(2025, 2, 28))))
     assert decode_workers_alive() >= 1
     assert str(err.value) == (
-        "netvisor company 'acme', endpoint 'accountingledger': voucher 77: LineSum: '1O,00' is not a number"
+        "netvisor company 'acme', endpoint 'accountingledger': window 2025-02-01..2025-02-08, voucher 77, line 1: "
+        "LineSum: '1O,00' is not a number"
     )
 
 
