@@ -7,6 +7,9 @@ Parts (``--parts``, default all):
   then ``--repeats`` measured runs in interleaved order; median, min and max are reported. For
   Procountor, each fiscal year's requests (counted by the simulator) against the bound of a full
   read: list pages + ceil(receipts in the books / 200) + 5.
+  With ``--procountor-rate R``, one Procountor fiscal year per size is also read with the
+  connector's own limiter at R requests/s against a simulator enforcing the published 20/s
+  (``bench.procountor_rate``), its time against 1.2 x requests / R.
 - ``marts``: the real Dagster definitions over the same fixture, then dbt (build and run), the
   same models' compiled SQL run directly in DuckDB, and publish.
 - ``office``: an accounting office (200 small companies x 3 fiscal years) backfilled from an
@@ -38,7 +41,9 @@ from bench.marts import marts_part, office_part, refresh_part
 from connectors.offload import WORKERS_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
-OFFLOADING = ("fennoa", "netvisor")  # styles whose large ledgers go to decode workers (connectors.offload)
+OFFLOADING = ("fennoa", "netvisor", "procountor")  # large ledgers go to decode workers (connectors.offload)
+PROCOUNTOR_PUBLISHED_RATE = 20  # requests/s per API client (docs/erp-apis.md), enforced by the simulator
+RATED_YEARS = 1  # fiscal years read at the rate limit (one L year is about 4 minutes at 18/s)
 
 
 def bulk_server(tenants, procountor_rate: int = 10**6):
@@ -90,6 +95,7 @@ def extract_part(
     with_dlt: bool,
     procountor_sizes: list[str],
     results: list[dict] | None = None,
+    procountor_rate: float | None = None,
 ) -> list[dict]:
     """The extract rows, appended to `results` as each style at each size finishes (so a run stopped
     by hand still reports them)."""
@@ -98,7 +104,6 @@ def extract_part(
         active = [s for s in styles if s != "procountor" or size in procountor_sizes]
         with bulk_server([tenant(s, size) for s in active]) as url:
             for style in active:
-                # Procountor's receipts are decoded in-process anyway: no second run of the same code for it.
                 contenders = [
                     "extract",
                     *(["extract_inline"] if style in OFFLOADING else []),
@@ -145,7 +150,27 @@ def extract_part(
                     row = summarize(contender, runs[contender], size=size, style=style, ledger_lines=lines)
                     results.append(row)
                     print(json.dumps(row), flush=True)
+        if procountor_rate and "procountor" in active:
+            results.append(rated_procountor(size, procountor_rate, work))
     return results
+
+
+def rated_procountor(size: str, rate: float, work: Path) -> dict:
+    """One fiscal year of Procountor read with the connector's limiter at `rate` requests/s, against a
+    simulator that enforces the published 20/s per API client (a fresh one: nothing answered from its
+    bulk store before the limit is checked); the time against 1.2 x requests / rate."""
+    with bulk_server([tenant("procountor", size)], procountor_rate=PROCOUNTOR_PUBLISHED_RATE) as url:
+        with tempfile.TemporaryDirectory(dir=work) as out:
+            result = stage(["-m", "bench.procountor_rate", url, out, str(rate), str(RATED_YEARS)])
+    row = {"contender": "rated", "size": size, "style": "procountor", **result}
+    row["seconds"] = round(row["seconds"], 2)
+    print(
+        f"  {size} procountor at {rate:g}/s: {row['seconds']} s for {row['requests']} requests "
+        f"(bound 1.2 x requests / rate = {row['bound_s']} s: {'within' if row['within_bound'] else 'EXCEEDED'}), "
+        f"{row['retries']} retries, peak RSS {row['peak_rss_mb']} MB",
+        flush=True,
+    )
+    return row
 
 
 def versions() -> dict:
@@ -168,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
     parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
+    parser.add_argument(
+        "--procountor-rate",
+        type=float,
+        default=None,
+        help="also read one Procountor fiscal year per size with the connector limited to this many requests/s "
+        "(e.g. 18, its default) against a simulator enforcing the published 20/s; reported against "
+        "1.2 x requests / rate",
+    )
     parser.add_argument(
         "--procountor-sizes",
         default="",
@@ -200,7 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         runners = {
             "extract": lambda: extract_part(
-                sizes, styles, args.repeats, work, with_dlt, procountor_sizes, report.setdefault("extract", [])
+                sizes,
+                styles,
+                args.repeats,
+                work,
+                with_dlt,
+                procountor_sizes,
+                report.setdefault("extract", []),
+                args.procountor_rate,
             ),
             "marts": lambda: marts_part(sizes, args.repeats, work, procountor_sizes),
             "office": lambda: office_part(args.office_companies, work),

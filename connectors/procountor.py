@@ -14,14 +14,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from connectors import schemas
+from connectors import offload, schemas
 from connectors.errors import AuthenticationError, BadResponseError
 from connectors.fiscal import FiscalPeriod
 from connectors.http import MB, ApiSession, RateLimiter, Retry, RetryPolicy, SessionClient
@@ -38,6 +41,13 @@ REQUESTS_PER_SECOND = 18.0  # under the published 20 requests/s, which count per
 # transactions (a few MB; payroll receipts have thousands of lines), reports one row per account.
 DEADLINE = 120.0
 MAX_BODY_BYTES = 64 * MB
+# Batch answers decoded together into one RecordBatch (about 4 000 ledger rows, one Parquet row group);
+# how many batches a year reads before decode workers start (smaller years decode here), and how many
+# groups may be decoding at once (at 18 requests/s one worker has time to spare; unthrottled, two).
+DECODE_GROUP = 8
+OFFLOAD_AFTER = 5
+DECODE_AHEAD = 2
+EXCLUDED_ROWS = 4_000  # header rows of receipts outside the books gathered before they are written
 
 # -- which receipts are in the books ---------------------------------------------------------------
 # The statuses whose receipts are official accounting: exactly those the ledger-accounts report can
@@ -167,6 +177,452 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     "account_balances": schemas.ACCOUNT_BALANCES_NET,
 }
+
+
+LEDGER_SCHEMA = SCHEMAS["ledger"]
+
+# -- decoding receipt batches --------------------------------------------------------------------------
+# A batch body is decoded with orjson when every JSON number in it is exact as a double, else with the
+# stdlib and Decimal as before. Exact as a double: a number of at most 15 significant digits and no
+# exponent has exactly one such decimal per double (DBL_DIG), so `repr` of the double gives its text's
+# value back, and for amounts `round(x * 100)` the exact cents (`_cents` proves them by division).
+# Without an exponent, such a number lies between 1e-14 and 1e15 (or is 0), inside the normal range.
+# The check is on the bytes, not the decoded value: a run of 16 digits (or points) or a digit before
+# an e/E anywhere, strings included, sends the body to the exact decoder.
+_SHAPES = bytes(48 if chr(b) in "0123456789." else 101 if chr(b) in "eE" else 32 for b in range(256))  # 0, e, space
+_LONG_NUMBER = b"0" * 16
+_EXPONENT = b"0e"
+_DOUBLE_EXACT = 1e13  # |amount| below this: its cents (< 10^15) are exact in a double
+_MAX_HUNDREDTHS = 10**5 - 1  # DECIMAL(5,2)
+
+
+def exact_as_double(content: bytes) -> bool:
+    """True when no number in `content` can lose digits as a double (no run of 16 digits, no exponent)."""
+    shapes = content.translate(_SHAPES)
+    return _LONG_NUMBER not in shapes and _EXPONENT not in shapes
+
+
+def decode_json(content: bytes) -> Any:
+    """A JSON body decoded exactly: orjson where its doubles are exact (see above), else Decimals.
+
+    Raises ValueError (or UnicodeDecodeError) for what is not JSON. A body orjson refuses is read
+    by the stdlib, as before orjson was used (it takes NaN and Infinity; `money` refuses them)."""
+    if exact_as_double(content):
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(content, parse_float=Decimal)
+
+
+def _exact_json(content: bytes) -> Any:
+    return json.loads(content, parse_float=Decimal)
+
+
+def _bytes(content: bytes) -> bytes:
+    return content
+
+
+def _checked_bytes(content: bytes) -> bytes:
+    decode_json(content)  # ValueError for a garbled body: asked for again
+    return content
+
+
+def _decodes(content: bytes) -> bool:
+    try:
+        decode_json(content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _bodies(answer: bytes | None) -> list[bytes]:
+    return [] if answer is None else [answer]
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded to the nearest integer, halves away from zero (ROUND_HALF_UP)."""
+    q, r = divmod(abs(numerator), denominator)
+    q += 2 * r >= denominator
+    return q if numerator >= 0 else -q
+
+
+def _cents(value: Any, field: str) -> int:
+    """An amount (`money`'s rules) as whole cents. A double from orjson is exact by `exact_as_double`:
+    c = round(x * 100) is the text's cents exactly when c / 100 gives x back; any other double (more
+    than two decimals, or too large to prove) is judged by `money` from its exact decimal text."""
+    if type(value) is float and -_DOUBLE_EXACT < value < _DOUBLE_EXACT:
+        cents = round(value * 100)
+        if cents / 100 == value:
+            return cents
+    if type(value) is int and -_DOUBLE_EXACT < value < _DOUBLE_EXACT:
+        return value * 100
+    return int(money(Decimal(repr(value)) if type(value) is float else value, field).scaleb(2))
+
+
+def _hundredths(value: Any, field: str) -> int:
+    """A percent (DECIMAL(5,2)) in hundredths, read as `Decimal(str(value))` was; more than two
+    decimals or 1000 % and over is an error."""
+    if type(value) is float and -_DOUBLE_EXACT < value < _DOUBLE_EXACT:
+        hundredths = round(value * 100)
+        if hundredths / 100 != value:
+            raise ValueError(f"{field} {value!r} has more than two decimals")
+    elif type(value) is int:
+        hundredths = value * 100
+    else:
+        try:
+            exact = Decimal(repr(value) if type(value) is float else str(value))
+            if not exact.is_finite() or exact != exact.quantize(CENT):
+                raise InvalidOperation
+        except InvalidOperation:
+            raise ValueError(f"{field} {value!r} is not a percent with at most two decimals") from None
+        hundredths = int(exact.scaleb(2))
+    if abs(hundredths) > _MAX_HUNDREDTHS:
+        raise ValueError(f"{field} {value!r} does not fit DECIMAL(5,2)")
+    return hundredths
+
+
+def _percent_text(hundredths: int) -> str:
+    """A percent as text with at least one decimal (24.0, 25.5, 13.75), whichever decoder read it."""
+    whole, part = divmod(abs(hundredths), 100)
+    sign = "-" if hundredths < 0 else ""
+    return f"{sign}{whole}.{part // 10}" if part % 10 == 0 else f"{sign}{whole}.{part:02d}"
+
+
+def _decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+@dataclass(frozen=True)
+class LedgerContext:
+    """What decoding a fiscal year's receipts needs besides the bytes (plain data: it goes to workers)."""
+
+    company_id: str
+    fiscal_year: int
+    period_id: str
+    vat_payable: str
+    vat_receivable: str
+
+
+class Unanswered(NamedTuple):
+    """Receipts a batch did not return: (position of the batch in its group, the ids left out)."""
+
+    batches: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+# One batch as fetched: the ids asked for, and the bodies that answered (none for a 404, two when the
+# ids left out were asked for again).
+AnsweredBatch = tuple[list[str], list[bytes]]
+
+
+def decode_receipts(context: LedgerContext, batches: list[AnsweredBatch]) -> pa.RecordBatch | Unanswered:
+    """The ledger rows of these batches' receipts in the order asked, or the ids they left out.
+
+    A module-level function of plain data, so it can run in a decode worker (`connectors.offload`).
+    Malformed JSON raises `Retry`; anything else wrong is a BadResponseError naming the receipt."""
+    ledger = LedgerColumns(context, "ledgerreceipts/{ids}")
+    left_out: list[tuple[int, tuple[str, ...]]] = []
+    for position, (ids, bodies) in enumerate(batches):
+        found: dict[str, Any] = {}
+        for body in bodies:
+            found.update(_batch_receipts(context, ids, body))
+        missing = tuple(i for i in ids if i not in found)
+        if missing:
+            left_out.append((position, missing))
+        elif not left_out:  # one batch's receipts as dicts at a time
+            for i in ids:
+                ledger.add_receipt(found[i])
+    return Unanswered(tuple(left_out)) if left_out else ledger.batch()
+
+
+def _batch_receipts(context: LedgerContext, ids: list[str], body: bytes) -> dict[str, Any]:
+    """The receipts of one answer by id; a receipt not asked for is an error."""
+    try:
+        data = decode_json(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Retry("malformed JSON in a batch of ledger receipts") from None
+    items = [data] if isinstance(data, dict) and len(ids) == 1 else data
+    if not isinstance(items, list) or not all(isinstance(d, dict) and "id" in d for d in items):
+        raise BadResponseError(
+            SOURCE, context.company_id, "ledgerreceipts/{ids}",
+            f"a batch of {len(ids)} ids did not answer a list of receipts",
+        )  # fmt: skip
+    out = {str(d["id"]): d for d in items}
+    extra = set(out) - set(ids)
+    if extra:
+        raise BadResponseError(
+            SOURCE, context.company_id, "ledgerreceipts/{ids}", f"receipts not asked for came back: {sorted(extra)[:5]}"
+        )
+    return out
+
+
+# The ledger's columns filled per receipt and per row, in schema order (company, fiscal year and period
+# are the same on every row of a batch).
+RECEIPT_FIELDS = ("receipt_id", "receipt_type", "receipt_status", "receipt_number", "receipt_date",
+                  "receipt_version", "name", "exclusion_reason")  # fmt: skip
+ROW_FIELDS = ("line_number", "transaction_type", "account_number", "amount", "vat_percent", "vat_type",
+              "vat_status", "vat_deduction_percent", "is_derived_vat", "derived_from_line", "description")  # fmt: skip
+_NO_LINE = (None,) * len(ROW_FIELDS)
+
+
+class LedgerColumns:
+    """Ledger rows gathered as tuples (receipt fields once per receipt), then one RecordBatch.
+
+    Amounts are whole cents and percents hundredths (ints), computed exactly and turned into Arrow
+    decimals without a Decimal per value. Errors name the company, the endpoint and the receipt."""
+
+    def __init__(self, context: LedgerContext, endpoint: str):
+        self.context, self.endpoint = context, endpoint
+        self._dates: dict[str, Any] = {}
+        self._accounts: dict[str, str] = {}
+        self.receipts: list[tuple[Any, ...]] = []  # RECEIPT_FIELDS
+        self.rows: list[tuple[Any, ...]] = []  # receipt position, ROW_FIELDS, end of its splits
+        self.splits: list[tuple[str, str, int]] = []  # dimension id, item id, cents
+
+    def add_receipt(self, receipt: Any) -> None:
+        """A receipt's rows: its transactions and derived VAT when in the books, else one header row."""
+        try:
+            reason = receipt_rule.reason_excluded(receipt)
+            if reason is not None:  # its status changed after the index was read: as the detail says
+                self.add_excluded(receipt, reason)
+                return
+            transactions = receipt["transactions"]
+            if not isinstance(transactions, list) or not transactions:
+                raise ValueError("a receipt in the books without transactions")
+            self._header(receipt, None)
+            number, position = 0, len(self.receipts) - 1
+            status, vat_type = receipt.get("vatStatus"), receipt.get("vatType")
+            for t in transactions:
+                number = self._transaction(t, position, status, vat_type, number)
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            rid = receipt.get("id") if isinstance(receipt, dict) else None
+            raise BadResponseError(SOURCE, self.context.company_id, self.endpoint, f"receipt {rid}: {exc}") from None
+
+    def add_excluded(self, receipt: dict[str, Any], reason: str) -> None:
+        """A receipt outside the books: one header row with the reason (ValueError if bad)."""
+        self._header(receipt, reason)
+        self.rows.append((len(self.receipts) - 1, *_NO_LINE, len(self.splits)))
+
+    def _header(self, r: dict[str, Any], reason: str | None) -> None:
+        rid = str(r["id"])
+        raw_date = r.get("receiptDate")
+        day = self._dates.get(raw_date) if type(raw_date) is str else None
+        if day is None:
+            day = iso_date(raw_date, "receiptDate")
+            if type(raw_date) is str:
+                self._dates[raw_date] = day
+        number = r.get("receiptNumber")
+        self.receipts.append(
+            (rid, r.get("type"), r.get("status"), None if number is None else str(number), day, r.get("version"),
+             r.get("name"), reason)
+        )  # fmt: skip
+
+    def _account(self, value: Any) -> str:
+        """An account number, checked once per distinct text."""
+        number = account_number(value, "account")
+        if type(value) is str:
+            self._accounts[value] = number
+        return number
+
+    def _transaction(self, t: Any, position: int, receipt_status: Any, receipt_vat_type: Any, number: int) -> int:
+        """Add a transaction's row and its VAT rows after row `number`; returns the last row's number.
+        `receipt_status` and `receipt_vat_type` are the receipt's, for a row that has none of its own."""
+        try:
+            get = t.get
+            amount = _cents(get("accountingValue"), "accountingValue")  # debit +, credit -
+            pct = _hundredths(get("vatPercent") or 0, "vatPercent")
+            status = get("vatStatus", receipt_status)  # the row's status overrides the receipt's
+            status = None if status is None else int(status)
+            deduction = get("vatDeductionPercent")
+            deduction = None if deduction is None else _hundredths(deduction, "vatDeductionPercent")
+            dimensions = get("dimensionItemValues")
+            splits = [
+                # required by the spec: the amount booked to the item
+                (str(d["dimensionId"]), str(d["itemId"]), _cents(d.get("value"), "dimensionItemValues.value"))
+                for d in dimensions
+            ] if dimensions else []  # fmt: skip
+            account = get("account")
+            account = (self._accounts.get(account) if type(account) is str else None) or self._account(account)
+            vat_type = get("vatType") or receipt_vat_type
+            if splits:
+                self.splits += splits
+            number += 1
+            self.rows.append(
+                (position, number, get("transactionType"), account, amount, pct, vat_type, status, deduction, False,
+                 None, get("description"), len(self.splits))
+            )  # fmt: skip
+            if pct:
+                number = self._vat_rows(t, number, account, amount, pct, vat_type, status, deduction, splits)
+            return number
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            tid = t.get("id") if isinstance(t, dict) else None
+            raise ValueError(f"transaction {tid}: {exc}") from None
+
+    def _vat_rows(
+        self,
+        t: dict[str, Any],
+        number: int,
+        account: str,
+        amount: int,
+        pct: int,
+        vat_type: Any,
+        status: int | None,
+        deduction: int | None,
+        splits: list[tuple[str, str, int]],
+    ) -> int:
+        """The VAT postings a net transaction implies, rounded half up to the cent.
+
+        Domestic sales: the VAT to the VAT payable account. Domestic purchases: the deductible share
+        (vatDeductionPercent, 100 when absent) to the VAT receivable account, the rest stays on the
+        transaction's own account with its dimension split. No-VAT statuses post nothing and must
+        not carry a VAT percent (Procountor: a status other than domestic takes 0 %). A percent
+        without a status, or under one not in VAT_STATUSES, fails the read.
+        """
+        shown = _percent_text(pct)
+        if status is None:
+            raise ValueError(f"vatPercent {shown} without a vatStatus on the row or the receipt")
+        treatment = VAT_STATUSES.get(status)
+        if treatment is None:
+            raise ValueError(
+                f"vatStatus {status} with vatPercent {shown} is not a VAT status the connector knows "
+                f"({sorted(VAT_STATUSES)}); its treatment must be added to VAT_STATUSES"
+            )
+        if treatment == NO_VAT:
+            raise ValueError(f"vatPercent {shown} under vatStatus {status}, which has no VAT")
+        vat = _half_up(amount * pct, 10_000)  # cents x hundredths of a percent / 10 000 = cents
+        line = number
+        for target, share, text in self._vat_parts(account, vat, shown, vat_type, deduction):
+            if share == 0:
+                continue
+            if target == account:  # the non-deductible VAT stays on the expense, split like it
+                self.splits += _split_like(splits, share, amount)
+            number += 1
+            self.rows.append(
+                (len(self.receipts) - 1, number, "VAT", target, share, 0, vat_type, status, None, True, line,
+                 f"{text} (transaction {t.get('id')})", len(self.splits))
+            )  # fmt: skip
+        return number
+
+    def _vat_parts(
+        self, account: str, vat: int, shown: str, vat_type: Any, deduction: int | None
+    ) -> list[tuple[str, int, str]]:
+        """(account, cents, description) of each VAT posting of a domestic sale or purchase."""
+        if vat_type == "SALES":
+            if deduction not in (None, 10_000):
+                raise ValueError(f"a sale with vatDeductionPercent {_percent_text(deduction or 0)}")
+            return [(self.context.vat_payable, vat, f"ALV {shown}%")]
+        if vat_type == "PURCHASE":
+            deduction = 10_000 if deduction is None else deduction
+            if not 0 <= deduction <= 10_000:
+                raise ValueError(f"vatDeductionPercent {_percent_text(deduction)} is not between 0 and 100")
+            deductible = _half_up(vat * deduction, 10_000)
+            return [
+                (self.context.vat_receivable, deductible, f"ALV {shown}%, vähennettävä {_percent_text(deduction)}%"),
+                (account, vat - deductible, f"ALV {shown}%, vähennyskelvoton osuus"),
+            ]
+        raise ValueError(f"vatPercent {shown} without a SALES/PURCHASE vatType ({vat_type!r})")
+
+    # -- to Arrow ----------------------------------------------------------------------------------
+
+    def take_batch(self) -> pa.RecordBatch:
+        """The rows gathered so far as one RecordBatch; the columns start empty again."""
+        batch = self.batch()
+        self.receipts, self.rows, self.splits = [], [], []
+        return batch
+
+    def batch(self) -> pa.RecordBatch:
+        """The rows as one RecordBatch of the ledger schema; a value Arrow refuses fails naming its row."""
+        count, context = len(self.rows), self.context
+        columns = list(zip(*self.rows, strict=True)) or [()] * (len(ROW_FIELDS) + 2)
+        by_receipt = list(zip(*self.receipts, strict=True)) or [()] * len(RECEIPT_FIELDS)
+        per_receipt = dict(zip(RECEIPT_FIELDS, by_receipt, strict=True))
+        per_receipt["is_official"] = tuple(reason is None for reason in per_receipt["exclusion_reason"])
+        per_row = dict(zip(ROW_FIELDS, columns[1:-1], strict=True))
+        by_row = pa.array(columns[0], pa.int32())
+        arrays: list[pa.Array] = [
+            pa.repeat(pa.scalar(context.company_id, pa.string()), count),
+            pa.repeat(pa.scalar(context.fiscal_year, pa.int32()), count),
+            pa.repeat(pa.scalar(context.period_id, pa.string()), count),
+        ]
+        for field in LEDGER_SCHEMA:
+            if field.name in per_receipt:
+                arrays.append(self._array(field, per_receipt[field.name], True).take(by_row))
+            elif field.name in per_row:
+                arrays.append(self._array(field, per_row[field.name], False))
+        arrays.append(self._dimensions((0, *columns[-1])))
+        return pa.RecordBatch.from_arrays(arrays, schema=LEDGER_SCHEMA)
+
+    def _array(self, field: pa.Field, values: tuple[Any, ...], per_receipt: bool) -> pa.Array:
+        if pa.types.is_decimal(field.type):  # ints in units of the type's last digit
+            return _scaled(values, field.type, lambda n: self._refused(field, values[n], n, per_receipt))
+        try:
+            return pa.array(values, field.type)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            for n, value in enumerate(values):
+                try:
+                    pa.array([value], field.type)
+                except (pa.ArrowException, OverflowError, TypeError, ValueError) as exc:
+                    raise self._refused(field, value, n, per_receipt, exc) from None
+            raise
+
+    def _refused(
+        self, field: pa.Field, value: Any, n: int, per_receipt: bool, exc: BaseException | None = None
+    ) -> BadResponseError:
+        """The error for row (or receipt) `n`, whose `value` of `field` Arrow refused."""
+        receipt = n if per_receipt else self.rows[n][0]
+        where = f"receipt {self.receipts[receipt][0]}" + ("" if per_receipt else f", row {self.rows[n][1]}")
+        if pa.types.is_decimal(field.type) and isinstance(value, int):
+            value = Decimal(value).scaleb(-field.type.scale)
+        detail = f": {exc}" if exc is not None else ""
+        return BadResponseError(
+            SOURCE, self.context.company_id, self.endpoint,
+            f"{where}: {field.name} {value!r} does not fit {field.type}{detail}",
+        )  # fmt: skip
+
+    def _dimensions(self, ends: tuple[int, ...]) -> pa.Array:
+        ids, items, cents = zip(*self.splits, strict=True) if self.splits else ((), (), ())
+        amounts = _scaled(cents, MONEY, self._refused_split)
+        splits = pa.StructArray.from_arrays(
+            [pa.array(ids, pa.string()), pa.array(items, pa.string()), amounts], fields=list(DIMENSION_SPLIT)
+        )
+        return pa.ListArray.from_arrays(pa.array(ends, pa.int32()), splits, type=pa.list_(DIMENSION_SPLIT))
+
+    def _refused_split(self, n: int) -> BadResponseError:
+        row = next(r for r, values in enumerate(self.rows) if values[-1] > n)
+        return BadResponseError(
+            SOURCE, self.context.company_id, self.endpoint,
+            f"receipt {self.receipts[self.rows[row][0]][0]}, row {self.rows[row][1]}: a dimension amount "
+            f"does not fit {MONEY}",
+        )  # fmt: skip
+
+
+def _scaled(values: tuple[int | None, ...], kind: pa.DataType, refused: Callable[[int], Exception]) -> pa.Array:
+    """Ints counting the decimal type's last digit (cents for DECIMAL(18,2)) as that decimal type:
+    the same 128-bit integers, so the int array is cast to DECIMAL(19,0) and read as `kind`."""
+    limit = 10**kind.precision - 1
+    try:
+        ints = pa.array(values, pa.int64())
+    except (pa.ArrowException, OverflowError):
+        ints = None
+    if ints is not None and ints.null_count < len(ints):
+        low, high = pc.min_max(ints).values()
+        if low.as_py() < -limit or high.as_py() > limit:
+            ints = None
+    if ints is None:
+        raise refused(next(n for n, v in enumerate(values) if v is not None and abs(v) > limit))
+    return ints.cast(pa.decimal128(19, 0)).view(kind)
+
+
+def _split_like(splits: list[tuple[str, str, int]], amount: int, whole: int) -> list[tuple[str, str, int]]:
+    """The dimension split of a row of `whole` cents, scaled to `amount` (per dimension type, to the cent)."""
+    by_type: dict[str, list[tuple[str, str, int]]] = {}
+    for split in splits:
+        by_type.setdefault(split[0], []).append(split)
+    out: list[tuple[str, str, int]] = []
+    for entries in by_type.values():
+        shares = _share(_decimal(amount), [_decimal(e[2]) for e in entries], _decimal(whole))
+        out.extend((d, i, int(s.scaleb(2))) for (d, i, _), s in zip(entries, shares, strict=True))
+    return out
 
 
 _LIMITERS: dict[tuple[str, str], RateLimiter] = {}
@@ -314,9 +770,10 @@ class ProcountorClient(SessionClient):
         method: str = "GET",
         body: dict[str, Any] | None = None,
         missing_ok: bool = False,
+        decode: Callable[[bytes], Any] = _exact_json,
     ) -> Any:
-        """Send a request with the current token and return the decoded JSON body (any shape);
-        with `missing_ok`, a 404 answers None."""
+        """Send a request with the current token and return the body through `decode` (by default
+        JSON with Decimals, any shape); with `missing_ok`, a 404 answers None."""
 
         def classify(response: httpx.Response) -> Any:
             if response.status_code == 404 and missing_ok:
@@ -325,7 +782,7 @@ class ProcountorClient(SessionClient):
                 # a 4xx is the server's verdict on this request (even as a gateway's HTML page): not retried
                 raise self._bad(endpoint, self._vendor_error(response))
             try:
-                return json.loads(response.content, parse_float=Decimal)
+                return decode(response.content)
             except (ValueError, UnicodeDecodeError):
                 raise Retry(f"malformed JSON in HTTP {response.status_code} response") from None
 
@@ -435,7 +892,7 @@ class ProcountorClient(SessionClient):
         boundary: when totalCount moved during the read, or fewer distinct receipts came than it
         says, the list is read once more and only receipts not yet seen are yielded; a list that
         moves again is an error, and so is one that ends before its totalCount."""
-        seen: set[str] = set()
+        seen: set[int | str] = set()
         for attempt in (1, 2):
             first_total = last_total = None
             listed, page = 0, 0
@@ -449,7 +906,7 @@ class ProcountorClient(SessionClient):
                 }
                 if version_since:
                     params["versionStartDate"] = version_since
-                data = self.get("ledgerreceipts", "ledgerreceipts", params)
+                data = self.get("ledgerreceipts", "ledgerreceipts", params, decode=decode_json)
                 try:
                     batch = data["results"]
                     last_total = int(data["meta"]["totalCount"])
@@ -466,8 +923,9 @@ class ProcountorClient(SessionClient):
                         raise self._bad(
                             "ledgerreceipts", f"fiscal year {period.key}, page {page}: receipt {position} has no id"
                         )
-                    if str(r["id"]) not in seen:
-                        seen.add(str(r["id"]))
+                    key = r["id"] if type(r["id"]) is int else str(r["id"])  # an int is half a str's memory
+                    if key not in seen:
+                        seen.add(key)
                         fresh.append(r)
                 yield fresh
                 listed += len(batch)
@@ -519,35 +977,104 @@ class ProcountorClient(SessionClient):
         return stale, rows()
 
     def _receipt_rows(self, pages: Iterable[list[dict[str, Any]]], period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
-        ids: list[str] = []  # the receipts in the books, read in detail below
-        excluded: list[dict[str, Any]] = []
+        """The receipts in the books read in detail, 200 ids a call, as the index is still being read;
+        the receipts outside the books, one header row each (from the index), follow in batches."""
+        context = LedgerContext(self.company_id, int(period.key), period.id, self.vat_payable, self.vat_receivable)
+        excluded = LedgerColumns(context, "ledgerreceipts")
+        fetched = self._fetched(self._booked_batches(pages, period, excluded))
+        for batch in self._decoded(fetched, context):
+            yield batch
+            if len(excluded.rows) >= EXCLUDED_ROWS:  # a large year's are not all held to the end
+                yield excluded.take_batch()
+        yield excluded.take_batch()
+
+    def _booked_batches(
+        self, pages: Iterable[list[dict[str, Any]]], period: FiscalPeriod, excluded: LedgerColumns
+    ) -> Iterator[list[str]]:
+        """Ids of the receipts in the books, 200 at a time, as the index pages arrive; the others go
+        to `excluded`. Only ids are kept: a large year's index as dicts would be hundreds of MB."""
+        ids: list[str] = []
         for page in pages:
             for r in page:
                 try:
                     reason = receipt_rule.reason_excluded(r)
                     if reason:
-                        excluded.append(self._header(r, period, reason))
+                        excluded.add_excluded(r, reason)
                     else:
                         ids.append(str(r["id"]))
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self._bad("ledgerreceipts", f"fiscal year {period.key}: {exc}") from None
-        yield self._record_batch("ledgerreceipts", excluded, "ledger")
-        del excluded
-        chunks = [ids[i : i + MAX_IDS_PER_CALL] for i in range(0, len(ids), MAX_IDS_PER_CALL)]
-        # In order, with at most two batches per worker in flight: pool.map would read ahead without
-        # bound and hold a large year's decoded receipts in memory while rows are built.
-        in_flight: deque[Future[list[dict[str, Any]]]] = deque()
-        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="procountor") as pool:
-            for chunk in chunks:
-                in_flight.append(pool.submit(self.receipt_details, chunk))
-                if len(in_flight) >= 2 * self.max_concurrency:
-                    yield self._batch_rows(in_flight.popleft().result(), period)
-            while in_flight:
-                yield self._batch_rows(in_flight.popleft().result(), period)
+            while len(ids) >= MAX_IDS_PER_CALL:
+                yield ids[:MAX_IDS_PER_CALL]
+                del ids[:MAX_IDS_PER_CALL]
+        if ids:
+            yield ids
 
-    def _batch_rows(self, details: list[dict[str, Any]], period: FiscalPeriod) -> pa.RecordBatch:
-        rows = [row for detail in details for row in self._lines(detail, period)]
-        return self._record_batch("ledgerreceipts/{ids}", rows, "ledger")
+    def _fetched(self, batches: Iterable[list[str]]) -> Iterator[AnsweredBatch]:
+        """Each batch's answer as bytes, in order, with at most two requests per connection in flight
+        (pool.map would read ahead without bound)."""
+        in_flight: deque[tuple[list[str], Future[bytes | None]]] = deque()
+        with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="procountor") as pool:
+            for ids in batches:
+                in_flight.append((ids, pool.submit(self._raw_batch, ids)))
+                while in_flight and (len(in_flight) >= 2 * self.max_concurrency or in_flight[0][1].done()):
+                    ids, answer = in_flight.popleft()
+                    yield ids, _bodies(answer.result())
+            while in_flight:
+                ids, answer = in_flight.popleft()
+                yield ids, _bodies(answer.result())
+
+    def _decoded(self, fetched: Iterable[AnsweredBatch], context: LedgerContext) -> Iterator[pa.RecordBatch]:
+        """Groups of DECODE_GROUP answers decoded into one RecordBatch each, in order.
+
+        A year of more than OFFLOAD_AFTER batches starts the decode workers (`connectors.offload`);
+        groups are decoded here until they are ready, then in a worker while this process fetches,
+        at most DECODE_AHEAD groups at a time."""
+        decoding: deque[tuple[list[AnsweredBatch], Future[pa.RecordBatch | Unanswered]]] = deque()
+        workers: Future[int] | None = None  # a first task: done once a worker is up
+        group: list[AnsweredBatch] = []
+        for n, answered in enumerate(fetched, start=1):
+            group.append(answered)
+            if workers is None and n > OFFLOAD_AFTER and offload.worker_count():
+                workers = offload.submit(int, offload=True)
+            if len(group) == DECODE_GROUP:
+                ready = workers is not None and workers.done()
+                decoding.append((group, offload.submit(decode_receipts, context, group, offload=ready)))
+                group = []
+            while decoding and (len(decoding) > DECODE_AHEAD or decoding[0][1].done()):
+                yield self._settled(*decoding.popleft(), context)
+        if group:
+            decoding.append((group, offload.submit(decode_receipts, context, group, offload=False)))
+        while decoding:
+            yield self._settled(*decoding.popleft(), context)
+
+    def _settled(
+        self, group: list[AnsweredBatch], future: Future[pa.RecordBatch | Unanswered], context: LedgerContext
+    ) -> pa.RecordBatch:
+        """A decoded group; a garbled body is asked for again (checked here, with retries), receipts a
+        batch left out are asked for once more, and still missing, the read fails naming them."""
+        try:
+            result = offload.result(future, SOURCE, self.company_id, "ledgerreceipts/{ids}")
+        except Retry:
+            group = [
+                (ids, bodies if all(map(_decodes, bodies)) else _bodies(self._raw_batch(ids, checked=True)))
+                for ids, bodies in group
+            ]
+            result = decode_receipts(context, group)
+        if isinstance(result, Unanswered):
+            group = list(group)
+            for position, missing in result.batches:
+                ids, bodies = group[position]
+                group[position] = (ids, bodies + _bodies(self._raw_batch(list(missing), checked=True)))
+            result = decode_receipts(context, group)
+        if isinstance(result, Unanswered):
+            position, missing = result.batches[0]
+            asked = len(group[position][0])
+            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            raise self._bad(
+                "ledgerreceipts/{ids}", f"{len(missing)} of {asked} receipts asked for did not come back: {shown}"
+            )
+        return result
 
     def _record_batch(self, endpoint: str, rows: list[dict[str, Any]], table: str) -> pa.RecordBatch:
         """The rows as a batch of `table`'s schema; a value of the wrong type fails naming its row."""
@@ -565,203 +1092,16 @@ class ProcountorClient(SessionClient):
                     raise self._bad(endpoint, f"row {n} ({where}): a value of the wrong type: {exc}") from None
             raise self._bad(endpoint, f"a value of the wrong type: {whole}") from None
 
-    def receipt_details(self, ids: list[str]) -> list[dict[str, Any]]:
-        """The receipts with these ids (at most 200), in the order asked, each checked to have come back.
-
-        Procountor leaves an unknown id out of a batch without an error, so missing ids are asked
-        for once more; still missing, the read fails naming them (a receipt deleted between the
-        index and the detail call turns up as a changed receipt on the next read)."""
-        found = self._batch(ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            found.update(self._batch(missing))
-            missing = [i for i in ids if i not in found]
-        if missing:
-            shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
-            raise self._bad(
-                "ledgerreceipts/{ids}", f"{len(missing)} of {len(ids)} receipts asked for did not come back: {shown}"
-            )
-        return [found[i] for i in ids]
-
-    def _batch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _raw_batch(self, ids: list[str], checked: bool = False) -> bytes | None:
+        """The answer to GET /ledgerreceipts/{ids} as bytes (None for a 404: none of them known);
+        `checked`: decoded here first, so a garbled body is asked for again."""
         with self._count_lock:
             self.detail_calls += 1
-        data = self.get("ledgerreceipts/" + ",".join(ids), "ledgerreceipts/{ids}", missing_ok=True)
-        if data is None:
-            return {}
-        items = [data] if isinstance(data, dict) and len(ids) == 1 else data
-        if not isinstance(items, list) or not all(isinstance(d, dict) and "id" in d for d in items):
-            raise self._bad("ledgerreceipts/{ids}", f"a batch of {len(ids)} ids did not answer a list of receipts")
-        asked = set(ids)
-        out = {str(d["id"]): d for d in items}
-        extra = set(out) - asked
-        if extra:
-            raise self._bad("ledgerreceipts/{ids}", f"receipts not asked for came back: {sorted(extra)[:5]}")
-        return out
-
-    def _header(self, r: dict[str, Any], period: FiscalPeriod, reason: str | None) -> dict[str, Any]:
-        return {
-            "company_id": self.company_id,
-            "fiscal_year": int(period.key),
-            "period_id": period.id,
-            "receipt_id": str(r["id"]),
-            "receipt_type": r.get("type"),
-            "receipt_status": r.get("status"),
-            "receipt_number": None if r.get("receiptNumber") is None else str(r["receiptNumber"]),
-            "receipt_date": iso_date(r.get("receiptDate"), "receiptDate"),
-            "receipt_version": r.get("version"),
-            "name": r.get("name"),
-            "is_official": reason is None,
-            "exclusion_reason": reason,
-            "line_number": None,
-            "transaction_type": None,
-            "account_number": None,
-            "amount": None,
-            "vat_percent": None,
-            "vat_type": None,
-            "vat_status": None,
-            "vat_deduction_percent": None,
-            "is_derived_vat": None,
-            "derived_from_line": None,
-            "description": None,
-            "dimensions": [],
-        }
-
-    def _lines(self, receipt: dict[str, Any], period: FiscalPeriod) -> list[dict[str, Any]]:
-        try:
-            reason = receipt_rule.reason_excluded(receipt)
-            if reason is not None:  # its status changed after the index was read: as the detail says
-                return [self._header(receipt, period, reason)]
-            header = self._header(receipt, period, None)
-            rows: list[dict[str, Any]] = []
-            transactions = receipt["transactions"]
-            if not isinstance(transactions, list) or not transactions:
-                raise ValueError("a receipt in the books without transactions")
-            for t in transactions:
-                line = self._transaction(t, receipt, header, len(rows) + 1)
-                rows.append(line)
-                rows.extend(self.vat_lines(line, t, header, len(rows) + 1))
-            return rows
-        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            rid = receipt.get("id") if isinstance(receipt, dict) else None
-            raise self._bad("ledgerreceipts/{ids}", f"receipt {rid}: {exc}") from None
-
-    def _transaction(
-        self, t: dict[str, Any], receipt: dict[str, Any], header: dict[str, Any], number: int
-    ) -> dict[str, Any]:
-        where = f"transaction {t.get('id')}"
-        amount = money(t.get("accountingValue"), f"{where}: accountingValue")  # debit +, credit -
-        pct = Decimal(str(t.get("vatPercent") or 0))
-        vat_status = t.get("vatStatus", receipt.get("vatStatus"))  # the row's status overrides the receipt's
-        deduction = t.get("vatDeductionPercent")
-        dims = []
-        for d in t.get("dimensionItemValues") or []:
-            dims.append(
-                {
-                    "dimension_id": str(d["dimensionId"]),
-                    "item_id": str(d["itemId"]),
-                    # required by the spec: the amount booked to the item
-                    "amount": money(d.get("value"), f"{where}: dimensionItemValues.value"),
-                }
-            )
-        return {
-            **header,
-            "line_number": number,
-            "transaction_type": t.get("transactionType"),
-            "account_number": account_number(t.get("account"), "account"),
-            "amount": amount,
-            "vat_percent": pct,
-            "vat_type": t.get("vatType") or receipt.get("vatType"),
-            "vat_status": None if vat_status is None else int(vat_status),
-            "vat_deduction_percent": None if deduction is None else Decimal(str(deduction)),
-            "is_derived_vat": False,
-            "derived_from_line": None,
-            "description": t.get("description"),
-            "dimensions": dims,
-        }
-
-    def vat_lines(
-        self, line: dict[str, Any], t: dict[str, Any], header: dict[str, Any], number: int
-    ) -> list[dict[str, Any]]:
-        """The VAT postings a net transaction implies, rounded half up to the cent.
-
-        Domestic sales: the VAT to the VAT payable account. Domestic purchases: the deductible share
-        (vatDeductionPercent, 100 when absent) to the VAT receivable account, the rest stays on the
-        transaction's own account with its dimension split. No-VAT statuses post nothing and must
-        not carry a VAT percent (Procountor: a status other than domestic takes 0 %). A percent
-        without a status, or under one not in VAT_STATUSES, fails the read.
-        """
-        pct: Decimal = line["vat_percent"]
-        if not pct:
-            return []
-        where = f"transaction {t.get('id')}"
-        status = line["vat_status"]
-        if status is None:
-            raise ValueError(f"{where}: vatPercent {pct} without a vatStatus on the row or the receipt")
-        treatment = VAT_STATUSES.get(status)
-        if treatment is None:
-            raise ValueError(
-                f"{where}: vatStatus {status} with vatPercent {pct} is not a VAT status the connector knows "
-                f"({sorted(VAT_STATUSES)}); its treatment must be added to VAT_STATUSES"
-            )
-        if treatment == NO_VAT:
-            raise ValueError(f"{where}: vatPercent {pct} under vatStatus {status}, which has no VAT")
-        vat_type = line["vat_type"]
-        vat = (line["amount"] * pct / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        derived = {
-            **header,
-            "transaction_type": "VAT",
-            "vat_percent": Decimal(0),
-            "vat_type": vat_type,
-            "vat_status": status,
-            "is_derived_vat": True,
-            "derived_from_line": line["line_number"],
-            "dimensions": [],
-        }
-        if vat_type == "SALES":
-            if line["vat_deduction_percent"] not in (None, Decimal(100)):
-                raise ValueError(f"{where}: a sale with vatDeductionPercent {line['vat_deduction_percent']}")
-            parts = [(self.vat_payable, vat, f"ALV {pct}%")]
-        elif vat_type == "PURCHASE":
-            deduction = line["vat_deduction_percent"]
-            deduction = Decimal(100) if deduction is None else deduction
-            if not Decimal(0) <= deduction <= Decimal(100):
-                raise ValueError(f"{where}: vatDeductionPercent {deduction} is not between 0 and 100")
-            deductible = (vat * deduction / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-            parts = [
-                (self.vat_receivable, deductible, f"ALV {pct}%, vähennettävä {deduction}%"),
-                (line["account_number"], vat - deductible, f"ALV {pct}%, vähennyskelvoton osuus"),
-            ]
-        else:
-            raise ValueError(f"{where}: vatPercent {pct} without a SALES/PURCHASE vatType ({vat_type!r})")
-        rows: list[dict[str, Any]] = []
-        for account, amount, text in parts:
-            if amount == 0:
-                continue
-            dims = self._split_like(line, amount) if account == line["account_number"] else []
-            rows.append(
-                {
-                    **derived,
-                    "line_number": number + len(rows),
-                    "account_number": account,
-                    "amount": amount,
-                    "description": f"{text} (transaction {t.get('id')})",
-                    "dimensions": dims,
-                }
-            )
-        return rows
-
-    @staticmethod
-    def _split_like(line: dict[str, Any], amount: Decimal) -> list[dict[str, Any]]:
-        """The dimension split of `line`, scaled to `amount` (per dimension type, to the cent)."""
-        out: list[dict[str, Any]] = []
-        by_type: dict[str, list[dict[str, Any]]] = {}
-        for d in line["dimensions"]:
-            by_type.setdefault(d["dimension_id"], []).append(d)
-        for entries in by_type.values():
-            shares = _share(amount, [d["amount"] for d in entries], line["amount"])
-            out.extend({**d, "amount": share} for d, share in zip(entries, shares, strict=True))
-        return out
+        path = "ledgerreceipts/" + ",".join(ids)
+        raw: bytes | None = self.get(
+            path, "ledgerreceipts/{ids}", missing_ok=True, decode=_checked_bytes if checked else _bytes
+        )
+        return raw
 
     def account_balances(self, period: FiscalPeriod) -> Iterator[pa.RecordBatch]:
         """Procountor's own balance per account over the fiscal year, counting the receipts in the books.
