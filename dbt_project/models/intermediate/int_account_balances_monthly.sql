@@ -2,9 +2,6 @@
 -- is ever joined to all of history. Balance-sheet accounts carry forward from the last opening
 -- voucher: a fiscal year the ERP opened restarts from its opening balances, one it never opened
 -- continues from the previous year. P&L accounts start from zero every fiscal year.
--- A table, not a view: the mart and the fiscal-year results both read it, so the window sums run once.
-{{ config(materialized='table') }}
-
 with movements as (
     select
         g.company_id,

@@ -29,9 +29,25 @@ equity_lines as (
              or p.parent_code = 'BS_EQUITY_TOTAL')
 ),
 
-sheet as (
-    select b.*
+year_end as (
+    -- every equity line at its fiscal year's last month end, with the current-year result line's amounts
+    select
+        b.*,
+        y.start_date,
+        y.end_date,
+        max(b.amount) filter (where b.report_line_code = 'BS_CURRENT_YEAR_RESULT')
+            over (partition by b.company_id, b.month_end) as current_result,
+        max(b.amount_prior_year_end) filter (where b.report_line_code = 'BS_CURRENT_YEAR_RESULT')
+            over (partition by b.company_id, b.month_end) as current_result_prior_year_end
     from {{ ref('rpt_balance_sheet') }} as b
+    inner join equity_lines using (schema_variant, report_line_code)
+    inner join years as y
+        on b.company_id = y.company_id and b.fiscal_year = y.fiscal_year and b.month_end = y.month_end
+),
+
+equity_line_accounts as (
+    select la.company_id, la.account_number, la.report_line_code
+    from {{ ref('int_report_line_accounts') }} as la
     inner join equity_lines using (schema_variant, report_line_code)
 ),
 
@@ -46,14 +62,14 @@ closing_vouchers as (
 ),
 
 opening_vouchers as (
-    -- what the opening vouchers of each fiscal year booked on each line, credit positive
+    -- what the opening vouchers of each fiscal year booked on each equity line, credit positive
     select
         g.company_id,
         g.fiscal_year,
         la.report_line_code,
         sum(g.credit - g.debit) as amount
     from {{ ref('fct_gl_entries') }} as g
-    inner join {{ ref('int_report_line_accounts') }} as la
+    inner join equity_line_accounts as la
         on g.company_id = la.company_id and g.account_number = la.account_number
     where g.is_opening_balance
     group by all
@@ -75,7 +91,7 @@ per_voucher as (
         g.voucher_id,
         sum(g.credit - g.debit) as amount
     from {{ ref('fct_gl_entries') }} as g
-    inner join {{ ref('int_report_line_accounts') }} as la
+    inner join equity_line_accounts as la
         on g.company_id = la.company_id and g.account_number = la.account_number
     left join closing_vouchers as cv on g.company_id = cv.company_id and g.voucher_id = cv.voucher_id
     where not g.is_opening_balance and cv.voucher_id is null
@@ -98,8 +114,8 @@ rolled as (
         c.company_id,
         c.source_system,
         c.fiscal_year,
-        y.start_date,
-        y.end_date,
+        c.start_date,
+        c.end_date,
         c.schema_variant,
         c.report_line_code,
         c.ordinal,
@@ -111,23 +127,17 @@ rolled as (
             when fy.fiscal_year is not null then coalesce(ov.amount, 0) else coalesce(c.amount_prior_year_end, 0)
         end as amount_opening,
         case
-            when c.report_line_code in ('BS_CURRENT_YEAR_RESULT', 'BS_EQUITY_TOTAL') then cr.amount else 0
+            when c.report_line_code in ('BS_CURRENT_YEAR_RESULT', 'BS_EQUITY_TOTAL') then c.current_result else 0
         end as result_for_the_year,
         case
-            when c.report_line_code = 'BS_CURRENT_YEAR_RESULT' then -coalesce(cr.amount_prior_year_end, 0)
-            when c.report_line_code = 'BS_PRIOR_YEARS_RESULT' then coalesce(cr.amount_prior_year_end, 0)
+            when c.report_line_code = 'BS_CURRENT_YEAR_RESULT' then -coalesce(c.current_result_prior_year_end, 0)
+            when c.report_line_code = 'BS_PRIOR_YEARS_RESULT' then coalesce(c.current_result_prior_year_end, 0)
             else 0
         end as previous_result_transferred,
         coalesce(bk.increases, 0) as booked_increases,
         coalesce(bk.decreases, 0) as booked_decreases,
         c.amount as amount_closing
-    from sheet as c
-    inner join years as y
-        on c.company_id = y.company_id and c.fiscal_year = y.fiscal_year and c.month_end = y.month_end
-    inner join sheet as cr
-        on
-            c.company_id = cr.company_id and c.month_end = cr.month_end
-            and cr.report_line_code = 'BS_CURRENT_YEAR_RESULT'
+    from year_end as c
     left join booked as bk
         on c.company_id = bk.company_id and c.fiscal_year = bk.fiscal_year and c.report_line_code = bk.report_line_code
     left join first_years as fy on c.company_id = fy.company_id and c.fiscal_year = fy.fiscal_year
