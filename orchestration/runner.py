@@ -1,16 +1,23 @@
-"""Run every job of a pipeline once, over all its partitions, in process: the demo, chaos, bench and
-end-to-end tests all drive the real definitions through this."""
+"""Run every job of a pipeline once, over all its partitions: the demo, chaos, bench and end-to-end
+tests all drive the real definitions through this. `materialize_all` runs the jobs one after another
+in this process; `materialize_concurrently` runs each ERP's chain of jobs in its own process at the
+same time, as the run queue does in production (each ERP has its own API pool), then the bank jobs
+and the warehouse."""
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.instance.ref import InstanceRef  # what DagsterInstance.get_ref() returns; not exported
 
 from assets.lake import PRIVATE, ensure_dir
 from connectors.settings import Settings
@@ -73,3 +80,71 @@ def materialize_all(
                     for line in error.message.strip().splitlines()[:4]:
                         log(f"    {event.step_key}: {line}")
     return results
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run in another process leaves the caller: the rest is in the instance's event log."""
+
+    job_name: str
+    run_id: str
+    success: bool
+    seconds: float
+    errors: tuple[str, ...]
+
+
+def _run_in_instance(pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str) -> RunSummary:
+    for _ in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
+        pass
+    job = pipeline.defs.resolve_job_def(job_name)
+    tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
+    started, run_id = time.monotonic(), str(uuid.uuid4())
+    with quiet_stdout(pipeline.settings, run_id):
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET
+        )
+    errors = tuple(
+        f"{event.step_key}: {line}"
+        for event in result.all_events
+        if event.is_failure and (error := getattr(event.event_specific_data, "error", None)) is not None
+        for line in error.message.strip().splitlines()[:4]
+    )
+    return RunSummary(job_name, run_id, result.success, time.monotonic() - started, errors)
+
+
+def _run_chain(instance_ref: InstanceRef, job_names: list[str]) -> list[RunSummary]:
+    """In a fresh process: the definitions as the environment configures them, one job after another."""
+    from connectors.settings import load_settings
+    from orchestration.definitions import build_pipeline
+
+    pipeline = build_pipeline(load_settings())
+    with dg.DagsterInstance.from_ref(instance_ref) as instance:
+        return [_run_in_instance(pipeline, instance, name) for name in job_names]
+
+
+def materialize_concurrently(
+    pipeline: Pipeline, instance: dg.DagsterInstance, log: Callable[[str], object] = print
+) -> list[RunSummary]:
+    """Each ERP's reference and fiscal-year jobs in a process of its own, all ERPs at once (their APIs'
+    pools are separate, so nothing waits on another ERP's limit); then the bank jobs, which read the
+    ERPs' fiscal years, and the warehouse. The definitions are rebuilt in each process from the same
+    environment, so `pipeline` must be what `build_pipeline(load_settings())` gives here."""
+    jobs = pipeline.jobs
+    chains = [[j.name for j in jobs.erps[erp].all] for erp in sorted(jobs.erps)]
+    summaries: list[RunSummary] = []
+
+    def report(done: list[RunSummary]) -> None:
+        for run in done:
+            summaries.append(run)
+            log(
+                f"  {run.job_name:<28} {'ok' if run.success else 'FAILED':<6} {run.seconds:6.1f} s  run {run.run_id[:8]}"
+            )
+            for line in run.errors:
+                log(f"    {line}")
+
+    ref = instance.get_ref()
+    with ProcessPoolExecutor(len(chains), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for future in as_completed([pool.submit(_run_chain, ref, chain) for chain in chains]):
+            report(future.result())
+    report([_run_in_instance(pipeline, instance, j.name) for j in [*jobs.bank, jobs.warehouse]])
+    return summaries
