@@ -121,3 +121,21 @@ def test_partitions_are_owner_only_by_default_and_group_readable_on_request(tmp_
     written = write_partition(shared, SCHEMA, batches(1), modes=Modes.for_group_read(True))
     assert written.path.stat().st_mode & 0o777 == 0o640
     assert shared.stat().st_mode & 0o777 == 0o750
+
+
+def test_small_answers_are_gathered_into_large_row_groups_in_their_order(tmp_path, monkeypatch):
+    import assets.lake
+
+    monkeypatch.setattr(assets.lake, "ROW_GROUP_ROWS", 1_000)
+    small = [pa.RecordBatch.from_pylist([{"n": i * 150 + j} for j in range(150)], schema=SCHEMA) for i in range(13)]
+    directory = partition_dir(tmp_path, "netvisor", "ledger", "dahlia", "2025")
+    written = write_partition(directory, SCHEMA, small)
+    meta = pq.ParquetFile(directory / PART).metadata
+    assert written.rows == 1_950 and meta.num_rows == 1_950
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1_000, 950]
+    assert pq.read_table(directory / PART)["n"].to_pylist() == list(range(1_950))
+
+    big = [pa.RecordBatch.from_pylist([{"n": i} for i in range(2_500)], schema=SCHEMA)]
+    write_partition(directory, SCHEMA, big)
+    meta = pq.ParquetFile(directory / PART).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1_000, 1_000, 500]
