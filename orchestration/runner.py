@@ -47,44 +47,10 @@ def range_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
     return {RANGE_START: keys[0], RANGE_END: keys[-1]}
 
 
-def materialize_all(
-    pipeline: Pipeline, instance: dg.DagsterInstance, log: Callable[[str], object] = print
-) -> list[dg.ExecuteInProcessResult]:
-    """Every extract job over all its partitions, the bank jobs, then the warehouse job.
-
-    A failed job does not stop the others: one company with wrong or missing credentials fails its
-    own partitions, and every other company is still extracted and built (its failure is logged).
-    """
-    jobs = pipeline.jobs
-    results = []
-    for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
-        for dead in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
-            log(f"  run {dead.run_id[:8]} ({dead.job_name}) had died (pid {dead.pid}): marked failed, slots freed")
-        job = pipeline.defs.resolve_job_def(handle.name)
-        tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
-        started = time.monotonic()
-        run_id = str(uuid.uuid4())
-        with quiet_stdout(pipeline.settings, run_id):
-            result = job.execute_in_process(
-                instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET
-            )
-        results.append(result)
-        log(
-            f"  {job.name:<28} {'ok' if result.success else 'FAILED':<6} {time.monotonic() - started:6.1f} s  "
-            f"run {result.run_id[:8]}"
-        )
-        if not result.success:
-            for event in result.all_events:
-                error = getattr(event.event_specific_data, "error", None) if event.is_failure else None
-                if error is not None:
-                    for line in error.message.strip().splitlines()[:4]:
-                        log(f"    {event.step_key}: {line}")
-    return results
-
-
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run in another process leaves the caller: the rest is in the instance's event log."""
+    """What a run leaves its caller (a run in another process leaves only this; the rest is in the
+    instance's event log)."""
 
     job_name: str
     run_id: str
@@ -93,9 +59,15 @@ class RunSummary:
     errors: tuple[str, ...]
 
 
-def _run_in_instance(pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str) -> RunSummary:
-    for _ in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
-        pass
+Log = Callable[[str], object]
+
+
+def _execute(
+    pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str, log: Log
+) -> tuple[dg.ExecuteInProcessResult, RunSummary]:
+    """One run of the job over all its partitions, in this process, after freeing dead runs' slots."""
+    for dead in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
+        log(f"  run {dead.run_id[:8]} ({dead.job_name}) had died (pid {dead.pid}): marked failed, slots freed")
     job = pipeline.defs.resolve_job_def(job_name)
     tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
     started, run_id = time.monotonic(), str(uuid.uuid4())
@@ -109,7 +81,30 @@ def _run_in_instance(pipeline: Pipeline, instance: dg.DagsterInstance, job_name:
         if event.is_failure and (error := getattr(event.event_specific_data, "error", None)) is not None
         for line in error.message.strip().splitlines()[:4]
     )
-    return RunSummary(job_name, run_id, result.success, time.monotonic() - started, errors)
+    return result, RunSummary(job_name, run_id, result.success, time.monotonic() - started, errors)
+
+
+def _report(run: RunSummary, log: Log) -> None:
+    log(f"  {run.job_name:<28} {'ok' if run.success else 'FAILED':<6} {run.seconds:6.1f} s  run {run.run_id[:8]}")
+    for line in run.errors:
+        log(f"    {line}")
+
+
+def materialize_all(
+    pipeline: Pipeline, instance: dg.DagsterInstance, log: Log = print
+) -> list[dg.ExecuteInProcessResult]:
+    """Every extract job over all its partitions, the bank jobs, then the warehouse job.
+
+    A failed job does not stop the others: one company with wrong or missing credentials fails its
+    own partitions, and every other company is still extracted and built (its failure is logged).
+    """
+    jobs = pipeline.jobs
+    results = []
+    for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
+        result, summary = _execute(pipeline, instance, handle.name, log)
+        _report(summary, log)
+        results.append(result)
+    return results
 
 
 def _run_chain(instance_ref: InstanceRef, job_names: list[str]) -> list[RunSummary]:
@@ -119,12 +114,10 @@ def _run_chain(instance_ref: InstanceRef, job_names: list[str]) -> list[RunSumma
 
     pipeline = build_pipeline(load_settings())
     with dg.DagsterInstance.from_ref(instance_ref) as instance:
-        return [_run_in_instance(pipeline, instance, name) for name in job_names]
+        return [_execute(pipeline, instance, name, log=lambda _: None)[1] for name in job_names]
 
 
-def materialize_concurrently(
-    pipeline: Pipeline, instance: dg.DagsterInstance, log: Callable[[str], object] = print
-) -> list[RunSummary]:
+def materialize_concurrently(pipeline: Pipeline, instance: dg.DagsterInstance, log: Log = print) -> list[RunSummary]:
     """Each ERP's reference and fiscal-year jobs in a process of its own, all ERPs at once (their APIs'
     pools are separate, so nothing waits on another ERP's limit); then the bank jobs, which read the
     ERPs' fiscal years, and the warehouse. The definitions are rebuilt in each process from the same
@@ -132,19 +125,14 @@ def materialize_concurrently(
     jobs = pipeline.jobs
     chains = [[j.name for j in jobs.erps[erp].all] for erp in sorted(jobs.erps)]
     summaries: list[RunSummary] = []
-
-    def report(done: list[RunSummary]) -> None:
-        for run in done:
-            summaries.append(run)
-            log(
-                f"  {run.job_name:<28} {'ok' if run.success else 'FAILED':<6} {run.seconds:6.1f} s  run {run.run_id[:8]}"
-            )
-            for line in run.errors:
-                log(f"    {line}")
-
     ref = instance.get_ref()
     with ProcessPoolExecutor(len(chains), mp_context=multiprocessing.get_context("spawn")) as pool:
         for future in as_completed([pool.submit(_run_chain, ref, chain) for chain in chains]):
-            report(future.result())
-    report([_run_in_instance(pipeline, instance, j.name) for j in [*jobs.bank, jobs.warehouse]])
+            summaries += future.result()
+            for run in future.result():
+                _report(run, log)
+    for handle in [*jobs.bank, jobs.warehouse]:
+        summary = _execute(pipeline, instance, handle.name, log)[1]
+        _report(summary, log)
+        summaries.append(summary)
     return summaries

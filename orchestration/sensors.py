@@ -238,7 +238,8 @@ def extract_keys(config: CompaniesConfig) -> list[dg.AssetKey]:
 
 def warehouse_sensor(config: CompaniesConfig, jobs: Jobs) -> dg.SensorDefinition:
     raw = extract_keys(config)
-    watched = [j.name for j in [*jobs.extract, *jobs.bank]]
+    # a sync_job run builds the warehouse itself once its extracts are done
+    watched = [j.name for j in [*jobs.extract, *jobs.bank, jobs.sync]]
 
     @dg.sensor(
         name="warehouse_after_extracts",
@@ -266,7 +267,7 @@ def warehouse_sensor(config: CompaniesConfig, jobs: Jobs) -> dg.SensorDefinition
         busy = context.instance.get_runs(dg.RunsFilter(statuses=_BUSY))
         running = sorted({r.job_name for r in busy if r.job_name in watched})
         if running:
-            return dg.SkipReason(f"waiting for extract runs to finish: {', '.join(running)}")
+            return dg.SkipReason(f"waiting for runs to finish: {', '.join(running)}")
         return dg.RunRequest(run_key=f"warehouse:{landed}")
 
     return warehouse_after_extracts

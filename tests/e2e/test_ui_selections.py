@@ -57,6 +57,14 @@ def test_sync_job_runs_a_company_or_an_erp_year_and_the_warehouse_follows(pipeli
     fiscal = [r for r in _children(instance, before) if r.job_name == "fennoa_fiscal_year_job"]
     assert [(r.tags[RANGE_START], r.tags[RANGE_END]) for r in fiscal] == [("aurora|2025", "cirrus|2025")]
 
+    running = dg.DagsterRun(job_name="sync_job", run_id="0" * 36, status=dg.DagsterRunStatus.STARTED)
+    instance.add_run(running)  # a sync still going builds the warehouse itself: the sensor waits
+    try:
+        waiting = warehouse.evaluate_tick(dg.build_sensor_context(instance=instance))
+        assert waiting.run_requests == [] and waiting.skip_message == "waiting for runs to finish: sync_job"
+    finally:
+        instance.delete_run(running.run_id)
+
     due = warehouse.evaluate_tick(dg.build_sensor_context(instance=instance))
     [request] = due.run_requests
     assert request.job_name in (None, "warehouse_job") and request.run_key.startswith("warehouse:")
