@@ -239,7 +239,7 @@ def extract_keys(config: CompaniesConfig) -> list[dg.AssetKey]:
 def warehouse_sensor(config: CompaniesConfig, jobs: Jobs) -> dg.SensorDefinition:
     raw = extract_keys(config)
     # a sync_job run builds the warehouse itself once its extracts are done
-    watched = [j.name for j in [*jobs.extract, *jobs.bank, jobs.sync]]
+    watched = [*(j.name for j in [*jobs.extract, *jobs.bank]), jobs.sync.name]
 
     @dg.sensor(
         name="warehouse_after_extracts",
