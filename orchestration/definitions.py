@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from assets.bank import build_bank_assets
 from assets.extract.factory import build_extract_asset
@@ -17,9 +16,9 @@ from assets.partitions import (
 )
 from assets.publish import build_publish_asset, build_volume_check
 from assets.resources import BankClients, ErpClients, Lake, Warehouse
-from assets.transform import build_dbt_assets, dbt_executable, dbt_project
+from assets.transform import WarehouseDbt, build_dbt_assets, dbt_executable, dbt_project
 from connectors.companies import CompaniesConfig, load_companies
-from connectors.settings import Settings, load_settings
+from connectors.settings import DBT_PROJECT_DIR, Settings, load_settings
 from orchestration.consent_check import build_consent_check
 from orchestration.jobs import Jobs, bank_jobs, erp_jobs, warehouse_job
 from orchestration.schedules import build_schedules
@@ -53,8 +52,11 @@ def resources(settings: Settings) -> dict[str, object]:
             max_shrink=settings.volume_guard_max_shrink,
             group_read=settings.group_read,
         ),
-        "dbt": DbtCliResource(
-            project_dir=dbt_project(settings.dbt_target), target=settings.dbt_target, dbt_executable=dbt_executable()
+        "dbt": WarehouseDbt(
+            project_dir=str(dbt_project(settings.dbt_target).project_dir),
+            profiles_dir=str(DBT_PROJECT_DIR),
+            target=settings.dbt_target,
+            dbt_executable=dbt_executable(),
         ),
         "warehouse": Warehouse(
             build_db=str(settings.build_db), published_db=str(settings.published_db), group_read=settings.group_read

@@ -1,8 +1,14 @@
-"""How a failed dbt build is reported when no accounting check explains it."""
+"""How a failed dbt build is reported when no accounting check explains it, and what the dbt resource
+spends before dbt starts."""
 
+import importlib.metadata
 from pathlib import Path
 
-from assets.transform import build_failure
+import dagster_dbt.core.resource
+from packaging import version
+
+from assets.transform import WarehouseDbt, build_failure, dbt_executable
+from connectors.settings import DBT_PROJECT_DIR
 
 
 def test_a_lock_conflict_says_who_holds_the_file_and_what_to_do():
@@ -19,3 +25,30 @@ def test_a_sql_error_is_a_dbt_error_with_its_message():
     assert failure.description.startswith("dbt build failed (not an accounting check")
     assert 'syntax error at or near "Brien"' in failure.description
     assert failure.metadata["cause"].value == "dbt_error"
+
+
+def test_the_dbt_resource_knows_the_version_beside_this_python_without_starting_dbt(monkeypatch):
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"started {args}")
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
+    dbt = WarehouseDbt(
+        project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+    )
+    assert dbt._cli_version == version.parse(importlib.metadata.version("dbt-core"))
+    assert dbt._initialize_dbt_core_adapter(["build"]) is None  # no in-process adapter: nothing here needs one
+
+
+def test_another_dbt_executable_is_asked_its_version(monkeypatch, tmp_path):
+    other = tmp_path / "dbt"
+    other.write_text("#!/bin/sh\n")
+    other.chmod(0o755)
+    asked = []
+
+    def answer(command, *args, **kwargs):
+        asked.append(command)
+        return b"Core:\n  - installed: 1.11.9\n"
+
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", answer)
+    dbt = WarehouseDbt(project_dir=str(DBT_PROJECT_DIR), dbt_executable=str(other))
+    assert dbt._cli_version == version.parse("1.11.9") and asked == [[str(other), "--version"]]

@@ -34,3 +34,21 @@ def pipeline(tmp_path_factory, simulator_url):
             "simulator_url": simulator_url,
         }
     mp.undo()
+
+
+def last_build_full_parse_reasons(settings) -> list[str]:
+    """Why the warehouse's latest dbt build could not parse partially (empty: it reused the last parse),
+    from the JSON log dbt keeps in the warehouse's target directory (rotated at 10 MB, oldest first)."""
+    import json
+
+    from assets.transform import dbt_target_path
+
+    directory = dbt_target_path(settings)
+    lines = [
+        line
+        for path in sorted(directory.glob("dbt.log*"), key=lambda p: p.stat().st_mtime)
+        for line in path.read_text().splitlines()
+    ]
+    events = [json.loads(line)["info"] for line in lines if line.startswith("{")]
+    last = [e["invocation_id"] for e in events if e["code"] == "A001"][-1]  # MainReportVersion opens each run
+    return [e["msg"] for e in events if e["invocation_id"] == last and e["code"] == "I024"]  # UnableToPartialParse

@@ -16,6 +16,7 @@ from connectors.settings import load_settings
 from orchestration.definitions import build_definitions, build_pipeline
 from orchestration.demo import statements_report
 from orchestration.runner import materialize_all, range_tags
+from tests.e2e.conftest import last_build_full_parse_reasons
 
 pytestmark = pytest.mark.e2e
 
@@ -342,6 +343,8 @@ def test_bi_readers_holding_the_published_file_survive_a_rebuild(pipeline):
             .execute_in_process(instance=pipeline["instance"])
         )
         assert rebuilt.success
+        # a changed company is a changed dbt var, so this build parsed the project whole
+        assert any("config vars" in r for r in last_build_full_parse_reasons(settings))
         outputs = [r.communicate("go\n", timeout=60) for r in readers]
     finally:
         for r in readers:

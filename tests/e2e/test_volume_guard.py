@@ -14,6 +14,7 @@ from connectors.settings import load_settings
 from orchestration.definitions import build_pipeline
 from orchestration.runner import materialize_all, range_tags
 from tests.conftest import write_companies
+from tests.e2e.conftest import last_build_full_parse_reasons
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +81,7 @@ def test_no_fiscal_years_from_the_erp_deletes_nothing_and_publishes_nothing_new(
     assert not list((settings.lake_root / "raw/fennoa/ledger/company=aurora").rglob("*.parquet"))
     assert len(list((settings.lake_root / TRASH).rglob("*.parquet"))) >= 3
     held = pipeline.defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+    assert last_build_full_parse_reasons(settings) == []  # same companies and paths: dbt reused its last parse
     guard = {e.check_name: e for e in held.get_asset_check_evaluations()}["gl_volume_guard"]
     assert not guard.passed and "company 'aurora': the published general ledger has" in guard.description
     assert gl_rows(settings.published_db) == published_before
