@@ -69,10 +69,10 @@ simulator: install
 	$(BIN)/python -m simulator serve --port 8765
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(or $(JOBS),auto) --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -n $(or $(JOBS),auto) --dist loadfile -m "not e2e"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

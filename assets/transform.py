@@ -4,13 +4,14 @@ Only one process may write the build DuckDB file, so the dbt assets and the publ
 the `duckdb_writer` pool.
 """
 
+import contextlib
 import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,36 @@ def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
     return [", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows]
 
 
+def start_parse(config: CompaniesConfig, settings: Settings) -> subprocess.Popen[bytes]:
+    """`dbt parse` in the background with the vars the next build will have, into the warehouse's target
+    directory: a runner that extracts first and builds after starts it at once, so the build itself parses
+    only partially. Wait for it before the build (both write that directory); if it fails, the build
+    parses whole and reports what is wrong."""
+    target = dbt_target_path(settings)
+    return subprocess.Popen(
+        [dbt_executable(), "parse", "--partial-parse", "--quiet", "--vars", json.dumps(dbt_vars(config, settings)),
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target", settings.dbt_target, "--target-path", str(target), "--log-path", str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        umask=OWNER_ONLY,
+    )  # fmt: skip
+
+
+# dbt's compiled SQL, results and log hold the companies' names and figures: owner-only, like the build file
+OWNER_ONLY = 0o077
+
+
+@contextlib.contextmanager
+def owner_only_files() -> Iterator[None]:
+    """Start a subprocess inside this block and every file it creates is readable by its owner only."""
+    previous = os.umask(OWNER_ONLY)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
 def dbt_target_path(settings: Settings) -> Path:
     """Where the warehouse's dbt builds keep their compiled SQL, results, log and partial parse."""
     return ensure_dir(settings.warehouse_dir / "dbt_target")
@@ -211,7 +242,8 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
         # One target directory per warehouse, parsed partially: the next build with the same companies and
         # paths skips most of dbt's parse (5 s), and a change of either makes dbt parse the whole project.
         args = ["build", "--full-refresh", "--partial-parse", "--vars", json.dumps(dbt_vars(config, settings))]
-        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=dbt_target_path(settings))
+        with owner_only_files():  # dbt starts here and inherits the mask
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=dbt_target_path(settings))
         failed: list[dg.AssetCheckResult] = []
         built: list[dg.Output] = []
         for event in invocation.stream():

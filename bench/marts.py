@@ -41,8 +41,11 @@ def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Pat
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def pipeline(tenants, url: str, work: Path, repeats: int, throttled: tuple[str, ...] = ()) -> dict:
-    return in_empty_instance("bench.pipeline", [str(work), str(repeats)], tenants, url, work, throttled)
+def pipeline(
+    tenants, url: str, work: Path, repeats: int, throttled: tuple[str, ...] = (), concurrent: bool = False
+) -> dict:
+    args = [str(work), str(repeats), *(["concurrent"] if concurrent else [])]
+    return in_empty_instance("bench.pipeline", args, tenants, url, work, throttled)
 
 
 def marts_part(sizes: list[str], repeats: int, work: Path, procountor_sizes: list[str]) -> list[dict]:
@@ -71,7 +74,7 @@ def office_part(companies: int, work: Path) -> dict:
     tenants = office_tenants(companies)
     with bulk_server(tenants, procountor_rate=20) as url:
         httpx.delete(f"{url}/_sim/requests").raise_for_status()
-        row = pipeline(tenants, url, work / "office", 0, throttled=("procountor",))
+        row = pipeline(tenants, url, work / "office", 0, throttled=("procountor",), concurrent=True)
         served = httpx.get(f"{url}/_sim/requests").raise_for_status().json()
     clients = {t.credentials["client_id"] for t in tenants if t.erp == "procountor"}
     row.update(

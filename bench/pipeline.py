@@ -1,7 +1,8 @@
-"""The real pipeline on a bench fixture: `python -m bench.pipeline <companies.yaml> <workdir> <repeats>`.
+"""The real pipeline on a bench fixture: `python -m bench.pipeline <workdir> <repeats> [concurrent]`.
 
 Loads the definitions the way `make demo` does, materializes everything from an empty Dagster
-instance, and reads the instance's event log for run and step times. Then, on the lake that
+instance (`concurrent`: each ERP's jobs in a process of their own, all ERPs at once, as the run queue
+would), and reads the instance's event log for run and step times. Then, on the lake that
 produced, times `dbt build` and `dbt run` directly and the same models' compiled SQL executed in
 DuckDB without dbt (the direct-SQL baseline), and `publish`. Prints one JSON line.
 """
@@ -20,10 +21,11 @@ from pathlib import Path
 EXTRACT_STEP = "raw__"
 
 
-def step_times(instance, run_ids: list[str]) -> dict[str, float]:
+def step_times(instance, run_ids: list[str]) -> tuple[dict[str, float], float]:
+    """Seconds per step key (summed over runs), and the wall time in which any step was running."""
     import dagster as dg
 
-    starts, seconds = {}, {}
+    starts, seconds, spans = {}, {}, []
     for run_id in run_ids:
         for record in instance.all_logs(
             run_id,
@@ -38,26 +40,32 @@ def step_times(instance, run_ids: list[str]) -> dict[str, float]:
                 starts[key] = record.timestamp
             elif key in starts:
                 seconds[record.step_key] = seconds.get(record.step_key, 0.0) + record.timestamp - starts[key]
-    return seconds
+                spans.append((starts[key], record.timestamp))
+    busy, reached = 0.0, float("-inf")
+    for start, end in sorted(spans):  # the union of the steps' intervals (concurrent runs overlap)
+        busy += max(0.0, end - max(start, reached))
+        reached = max(reached, end)
+    return seconds, busy
 
 
-def run_pipeline(work: Path) -> dict:
+def run_pipeline(work: Path, concurrent: bool = False) -> dict:
     import dagster as dg
 
     from connectors.settings import load_settings
     from orchestration.definitions import build_pipeline
-    from orchestration.runner import materialize_all
+    from orchestration.runner import materialize_all, materialize_concurrently
 
     settings = load_settings()
     started = time.perf_counter()
     pipeline = build_pipeline(settings)
     loaded = time.perf_counter() - started
     with dg.DagsterInstance.get() as instance:
-        results = materialize_all(pipeline, instance, log=lambda *_: None)
+        runner = materialize_concurrently if concurrent else materialize_all
+        results = runner(pipeline, instance, log=lambda *_: None)
         total = time.perf_counter() - started
         if not all(r.success for r in results):
             raise SystemExit("pipeline failed: " + ", ".join(r.run_id for r in results if not r.success))
-        steps = step_times(instance, [r.run_id for r in results])
+        steps, busy = step_times(instance, [r.run_id for r in results])
         runs = instance.get_runs_count()
     extract = sum(v for k, v in steps.items() if k.startswith((EXTRACT_STEP, "bank")))
     by_erp: dict[str, float] = {}
@@ -75,7 +83,9 @@ def run_pipeline(work: Path) -> dict:
         "extract_steps_by_erp_s": by_erp,
         "dbt_step_s": round(dbt, 2),
         "publish_step_s": round(publish, 2),
-        "outside_steps_s": round(total - extract - dbt - publish, 2),
+        "in_steps_wall_s": round(busy, 2),
+        "outside_steps_s": round(total - busy, 2),
+        "concurrent_erps": concurrent,
         "settings": settings,
     }
 
@@ -160,8 +170,8 @@ def model_rows(build_db: Path) -> dict[str, int]:
         con.close()
 
 
-def main(work: Path, repeats: int) -> dict:
-    out = run_pipeline(work)
+def main(work: Path, repeats: int, concurrent: bool = False) -> dict:
+    out = run_pipeline(work, concurrent)
     settings = out.pop("settings")
     if repeats:
         from assets.publish import publish_marts
@@ -190,4 +200,4 @@ def main(work: Path, repeats: int) -> dict:
 if __name__ == "__main__":
     from bench.stages import measure
 
-    print(json.dumps(measure(main(Path(sys.argv[1]), int(sys.argv[2])))))
+    print(json.dumps(measure(main(Path(sys.argv[1]), int(sys.argv[2]), "concurrent" in sys.argv[3:]))))

@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
     parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
+    parser.add_argument("--marts-sizes", default="", help="sizes of the marts part (default: every size asked for)")
     parser.add_argument(
         "--procountor-rate",
         type=float,
@@ -222,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     if "extract" in parts and with_dlt and importlib.util.find_spec("dlt") is None:
         parser.error("dlt is not installed: `make bench` installs it (the `bench` extra), or pass --no-dlt")
     procountor_sizes = [s for s in args.procountor_sizes.split(",") if s] or sizes
+    marts_sizes = [s for s in args.marts_sizes.split(",") if s] or sizes
+    if set(marts_sizes) - set(SIZES):
+        parser.error(f"unknown marts size(s) {sorted(set(marts_sizes) - set(SIZES))}; choose from {list(SIZES)}")
     started = time.monotonic()
     report: dict = {
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 report.setdefault("extract", []),
                 args.procountor_rate,
             ),
-            "marts": lambda: marts_part(sizes, args.repeats, work, procountor_sizes),
+            "marts": lambda: marts_part(marts_sizes, args.repeats, work, procountor_sizes),
             "office": lambda: office_part(args.office_companies, work),
             "refresh": lambda: refresh_part(args.refresh_size, args.repeats, work),
         }

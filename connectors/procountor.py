@@ -8,6 +8,7 @@ VAT they imply (`vat_lines`), honouring each transaction's own VAT status and de
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -641,6 +642,37 @@ def client_limiter(base_url: str, client_id: str, per_second: float) -> RateLimi
         return limiter
 
 
+class _TokenCache:
+    """Access tokens kept in this process's memory for their lifetime, per company environment (URL, API
+    client, secret and API key): every step of a run opens its own client for a company, and a new
+    token for each would spend one of the API client's 20 requests/s. Never written anywhere."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
+
+    def get(self, key: tuple[Any, ...], now: float) -> tuple[str, float] | None:
+        with self._lock:
+            held = self._tokens.get(key)
+            if held is not None and now >= held[1]:
+                del self._tokens[key]
+                return None
+            return held
+
+    def put(self, key: tuple[Any, ...], token: str, expires: float) -> None:
+        with self._lock:
+            self._tokens[key] = (token, expires)
+
+    def drop(self, key: tuple[Any, ...], token: str | None) -> None:
+        """Forget the token a server refused (a newer one another client fetched stays)."""
+        with self._lock:
+            if token is not None and self._tokens.get(key, (None,))[0] == token:
+                del self._tokens[key]
+
+
+_TOKENS = _TokenCache()
+
+
 class ProcountorClient(SessionClient):
     source = SOURCE
 
@@ -679,6 +711,9 @@ class ProcountorClient(SessionClient):
             secrets=(client_id, client_secret, api_key),
         )
         self._clock = clock
+        # the transport and clock belong to the key: a test's scripted server or clock never sees another's token
+        digest = hashlib.sha256(f"{client_id}\0{client_secret}\0{api_key}".encode()).hexdigest()
+        self._token_key = (base_url.rstrip("/"), digest, transport, clock)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -729,11 +764,18 @@ class ProcountorClient(SessionClient):
         """Put the current token on this attempt, renewing it shortly before it expires."""
         with self._token_lock:
             if self._token is None or self._clock() >= self._token_expires:
-                self._fetch_token()
+                held = _TOKENS.get(self._token_key, self._clock())
+                if held is None:
+                    self._fetch_token()
+                    _TOKENS.put(self._token_key, self._token or "", self._token_expires)
+                else:
+                    self._token, self._token_expires = held
+                    self.session.register_secret(self._token)
             request.headers["Authorization"] = f"Bearer {self._token}"
 
     def _renew_after_401(self) -> bool:
         with self._token_lock:
+            _TOKENS.drop(self._token_key, self._token)
             self._token = None  # the next attempt builds its header from a fresh token
         return True
 

@@ -20,6 +20,7 @@ import dagster as dg
 from dagster._core.instance.ref import InstanceRef  # what DagsterInstance.get_ref() returns; not exported
 
 from assets.lake import PRIVATE, ensure_dir
+from assets.transform import start_parse
 from connectors.settings import Settings
 from orchestration.definitions import Pipeline
 from orchestration.recovery import reap_dead_runs
@@ -100,7 +101,10 @@ def materialize_all(
     """
     jobs = pipeline.jobs
     results = []
+    parse = start_parse(pipeline.config, pipeline.settings)  # dbt's parse runs while the ERPs are read
     for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
+        if handle is jobs.warehouse:
+            parse.wait()
         result, summary = _execute(pipeline, instance, handle.name, log)
         _report(summary, log)
         results.append(result)
@@ -126,12 +130,15 @@ def materialize_concurrently(pipeline: Pipeline, instance: dg.DagsterInstance, l
     chains = [[j.name for j in jobs.erps[erp].all] for erp in sorted(jobs.erps)]
     summaries: list[RunSummary] = []
     ref = instance.get_ref()
+    parse = start_parse(pipeline.config, pipeline.settings)
     with ProcessPoolExecutor(len(chains), mp_context=multiprocessing.get_context("spawn")) as pool:
         for future in as_completed([pool.submit(_run_chain, ref, chain) for chain in chains]):
             summaries += future.result()
             for run in future.result():
                 _report(run, log)
     for handle in [*jobs.bank, jobs.warehouse]:
+        if handle is jobs.warehouse:
+            parse.wait()
         summary = _execute(pipeline, instance, handle.name, log)[1]
         _report(summary, log)
         summaries.append(summary)

@@ -24,12 +24,29 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def pytest_configure(config):
-    """Demo credentials as `make test` exports them, and a dbt manifest parsed from the current models."""
+    """Demo credentials as `make test` exports them, and a dbt manifest parsed from the current models
+    (once, by the process that starts any pytest-xdist workers, before they start)."""
     for key, value in read_env_file(ROOT / "demo.env").items():
         os.environ.setdefault(key, value)
+    if hasattr(config, "workerinput") or manifest_is_current():
+        return
     from assets.transform import parse_manifest
 
     parse_manifest()
+
+
+def manifest_is_current() -> bool:
+    """Whether dbt's manifest is newer than every file it is parsed from (what `make install` checks)."""
+    from connectors.settings import DBT_PROJECT_DIR
+
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        return False
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"] + [
+        f for d in ("models", "macros", "seeds", "tests") for f in (DBT_PROJECT_DIR / d).rglob("*") if f.is_file()
+    ]
+    built = manifest.stat().st_mtime
+    return all(f.stat().st_mtime < built for f in sources if f.exists())
 
 
 @pytest.fixture(scope="session")

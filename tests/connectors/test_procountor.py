@@ -2,6 +2,7 @@
 
 import json
 import math
+import time
 import uuid
 from collections import Counter
 from datetime import date
@@ -168,6 +169,23 @@ def test_token_lifetime_comes_from_expires_in():
             now[0] = 600 - 30  # inside the renewal margin
             list(pc.accounts())
             assert pc.tokens_issued == 2
+
+
+def test_clients_of_one_company_share_its_token_and_drop_it_once_the_server_refuses_it():
+    def still() -> float:  # a clock that stands still: only a 401 tells the clients their token expired
+        return 0.0
+
+    with serve_in_thread(procountor_token_lifetime=0.5) as url:
+        clients = [client(f"{url}/procountor/api", clock=still) for _ in range(4)]
+        for pc in clients[:2]:
+            with pc:
+                pc.fiscal_periods()
+        time.sleep(0.6)
+        for pc in clients[2:]:
+            with pc:
+                pc.fiscal_periods()
+    # one token for the first two; the third is refused it, fetches a new one, and the fourth reuses that
+    assert [pc.tokens_issued for pc in clients] == [1, 0, 1, 0]
 
 
 def test_bad_credentials_name_the_company(simulator_url):
