@@ -33,20 +33,28 @@ Ts = TypeVarTuple("Ts")
 MAX_DEFAULT_WORKERS = 2
 
 
+def configured() -> int | None:
+    """NORDLEDGER_DECODE_WORKERS as a number, or None where it is not set."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ValueError(f"{WORKERS_ENV} must be a whole number, got {value!r}") from None
+
+
 def worker_count() -> int:
     """Worker processes for decoding: NORDLEDGER_DECODE_WORKERS, else one per core beyond the first,
-    up to MAX_DEFAULT_WORKERS; 0 = none.
+    up to MAX_DEFAULT_WORKERS; 0 = none (a connector may default to none: Netvisor does).
 
     The first core is left to the calling process, which fetches, unpickles and writes Parquet. On
     two cores a second worker measured no faster (the three processes share two cores) and costs
     about 140 MB more at peak (bench, Netvisor M: 486 MB with two workers, 345 MB with one).
     """
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        try:
-            return max(0, int(configured))
-        except ValueError:
-            raise ValueError(f"{WORKERS_ENV} must be a whole number, got {configured!r}") from None
+    chosen = configured()
+    if chosen is not None:
+        return chosen
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(0, min(MAX_DEFAULT_WORKERS, cores - 1))
 

@@ -285,7 +285,7 @@ def test_windows_in_flight_are_bounded_by_the_workers_not_by_the_ledger(monkeypa
         collected[0] += 1
         return future.result()
 
-    monkeypatch.setattr(offload, "worker_count", lambda: workers)
+    monkeypatch.setenv(offload.WORKERS_ENV, str(workers))
     monkeypatch.setattr(offload, "submit", submit)
     monkeypatch.setattr(offload, "result", result)
     nv = NetvisorClient(
@@ -294,6 +294,14 @@ def test_windows_in_flight_are_bounded_by_the_workers_not_by_the_ledger(monkeypa
     batches = list(nv.ledger(year))
     assert len(batches) == fetched[0] == 13  # the probe, then one window a month
     assert most[0] == workers + 1  # one queued per worker, whatever the number of windows
+
+
+def test_netvisor_decodes_in_the_fetching_process_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv(offload.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(offload.os, "sched_getaffinity", lambda _pid: set(range(8)))
+    assert offload.worker_count() == 2 and netvisor.decode_workers() == 0
+    monkeypatch.setenv(offload.WORKERS_ENV, "1")
+    assert netvisor.decode_workers() == 1
 
 
 def test_the_default_leaves_one_core_to_the_fetching_process(monkeypatch):
