@@ -165,14 +165,42 @@ def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
     return [", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows]
 
 
-def start_parse(config: CompaniesConfig, settings: Settings) -> subprocess.Popen[bytes]:
+# dbt takes its vars only on its command line, and Linux caps one argument at 128 KiB (MAX_ARG_STRLEN).
+MAX_VARS_BYTES = 128 * 1024 - 1
+
+
+class VarsTooLongError(ValueError):
+    """The companies do not fit on dbt's command line."""
+
+
+def dbt_vars_argument(config: CompaniesConfig, settings: Settings) -> str:
+    """The --vars argument, compact JSON; a named error where it would exceed the system's limit (about
+    700 companies), instead of the operating system's "Argument list too long" from deep in a run."""
+    text = json.dumps(dbt_vars(config, settings), separators=(",", ":"))
+    size = len(text.encode())
+    if size > MAX_VARS_BYTES:
+        per_company = size / max(len(config.companies), 1)
+        raise VarsTooLongError(
+            f"the warehouse cannot be built for {len(config.companies)} companies in one deployment: dbt takes "
+            f"them on its command line ({size // 1024} KiB), which this system limits to 128 KiB per argument. "
+            f"Split companies.yaml into deployments of at most {int(MAX_VARS_BYTES / per_company)} companies "
+            "(each its own NORDLEDGER_COMPANIES_FILE and NORDLEDGER_DATA_DIR). Nothing was built or published."
+        )
+    return text
+
+
+def start_parse(config: CompaniesConfig, settings: Settings) -> subprocess.Popen[bytes] | None:
     """`dbt parse` in the background with the vars the next build will have, into the warehouse's target
     directory: a runner that extracts first and builds after starts it at once, so the build itself parses
     only partially. Wait for it before the build (both write that directory); if it fails, the build
     parses whole and reports what is wrong."""
+    try:
+        variables = dbt_vars_argument(config, settings)
+    except VarsTooLongError:
+        return None  # the build says so itself
     target = dbt_target_path(settings)
     return subprocess.Popen(
-        [dbt_executable(), "parse", "--partial-parse", "--quiet", "--vars", json.dumps(dbt_vars(config, settings)),
+        [dbt_executable(), "parse", "--partial-parse", "--quiet", "--vars", variables,
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target", settings.dbt_target, "--target-path", str(target), "--log-path", str(target)],
         stdout=subprocess.DEVNULL,
@@ -241,7 +269,11 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
         # Every model is rebuilt whole from the lake; --full-refresh also recreates seeds whose columns changed.
         # One target directory per warehouse, parsed partially: the next build with the same companies and
         # paths skips most of dbt's parse (5 s), and a change of either makes dbt parse the whole project.
-        args = ["build", "--full-refresh", "--partial-parse", "--vars", json.dumps(dbt_vars(config, settings))]
+        try:
+            variables = dbt_vars_argument(config, settings)
+        except VarsTooLongError as exc:
+            raise dg.Failure(description=str(exc), metadata={"cause": "too_many_companies"}) from None
+        args = ["build", "--full-refresh", "--partial-parse", "--vars", variables]
         with owner_only_files():  # dbt starts here and inherits the mask
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=dbt_target_path(settings))
         failed: list[dg.AssetCheckResult] = []

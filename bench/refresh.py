@@ -45,7 +45,7 @@ def run(defs, instance, erp: str, company: str, tags: dict) -> dict:
     )
     if not result.success:
         raise SystemExit(f"{erp} fiscal-year run failed: {result.run_id}")
-    steps = step_times(instance, [result.run_id])
+    steps, _ = step_times(instance, [result.run_id])
     ledger = next(m.metadata for m in result.asset_materializations_for_node(f"raw__{erp}__ledger"))
     return {
         "ledger_step_s": round(steps[f"raw__{erp}__ledger"], 2),

@@ -103,7 +103,7 @@ def materialize_all(
     results = []
     parse = start_parse(pipeline.config, pipeline.settings)  # dbt's parse runs while the ERPs are read
     for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
-        if handle is jobs.warehouse:
+        if handle is jobs.warehouse and parse is not None:
             parse.wait()
         result, summary = _execute(pipeline, instance, handle.name, log)
         _report(summary, log)
@@ -137,7 +137,7 @@ def materialize_concurrently(pipeline: Pipeline, instance: dg.DagsterInstance, l
             for run in future.result():
                 _report(run, log)
     for handle in [*jobs.bank, jobs.warehouse]:
-        if handle is jobs.warehouse:
+        if handle is jobs.warehouse and parse is not None:
             parse.wait()
         summary = _execute(pipeline, instance, handle.name, log)[1]
         _report(summary, log)

@@ -62,6 +62,30 @@ def test_dbt_vars_carry_lake_root_and_companies(tmp_path):
     assert result["companies"][1]["report_schema"] == "PMA"
 
 
+def test_companies_beyond_dbts_command_line_limit_are_a_named_error(tmp_path):
+    import json
+
+    import yaml
+
+    from assets.transform import MAX_VARS_BYTES, VarsTooLongError, dbt_vars_argument
+
+    settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)})
+    demo = load_companies(ROOT / "companies.yaml")
+    assert json.loads(dbt_vars_argument(demo, settings)) == dbt_vars(demo, settings)  # compact, same vars
+
+    config = yaml.safe_load((ROOT / "companies.yaml").read_text())
+    template = next(c for c in config["companies"] if c["erp"] == "fennoa")
+    clients = [
+        {**template, "id": f"client_{i:04d}", "name": f"Client {i:04d} Oy", "bank_connections": []} for i in range(1200)
+    ]
+    config["companies"] = clients
+    (tmp_path / "companies.yaml").write_text(yaml.safe_dump(config))
+    many = load_companies(tmp_path / "companies.yaml", require_env=False)
+    assert len(json.dumps(dbt_vars(many, settings), separators=(",", ":")).encode()) > MAX_VARS_BYTES
+    with pytest.raises(VarsTooLongError, match=r"cannot be built for 1200 companies .* 128 KiB per argument"):
+        dbt_vars_argument(many, settings)
+
+
 def test_fiscal_year_keys_run_to_next_year_unless_pinned():
     from datetime import date
 
