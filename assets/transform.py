@@ -174,8 +174,8 @@ class VarsTooLongError(ValueError):
 
 
 def dbt_vars_argument(config: CompaniesConfig, settings: Settings) -> str:
-    """The --vars argument, compact JSON; a named error where it would exceed the system's limit (about
-    700 companies), instead of the operating system's "Argument list too long" from deep in a run."""
+    """The --vars argument, compact JSON; a named error where it would exceed the system's limit (some 800
+    companies, by the length of their names), instead of the system's "Argument list too long" mid-run."""
     text = json.dumps(dbt_vars(config, settings), separators=(",", ":"))
     size = len(text.encode())
     if size > MAX_VARS_BYTES:
