@@ -91,7 +91,7 @@ def run_pipeline(work: Path, concurrent: bool = False) -> dict:
 
 
 def dbt_command(args: list[str], settings, target: Path) -> float:
-    from assets.transform import dbt_executable, dbt_vars
+    from assets.transform import dbt_executable, dbt_vars_argument
     from connectors.companies import load_companies
     from connectors.settings import DBT_PROJECT_DIR
 
@@ -100,7 +100,7 @@ def dbt_command(args: list[str], settings, target: Path) -> float:
         dbt_executable(),
         *args,
         "--vars",
-        json.dumps(dbt_vars(config, settings)),
+        dbt_vars_argument(config, settings),
         "--target-path",
         str(target),
         "--project-dir",

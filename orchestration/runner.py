@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,16 +100,27 @@ def materialize_all(
     A failed job does not stop the others: one company with wrong or missing credentials fails its
     own partitions, and every other company is still extracted and built (its failure is logged).
     """
-    jobs = pipeline.jobs
-    results = []
     parse = start_parse(pipeline.config, pipeline.settings)  # dbt's parse runs while the ERPs are read
-    for handle in [*jobs.extract, *jobs.bank, jobs.warehouse]:
-        if handle is jobs.warehouse and parse is not None:
-            parse.wait()
+    results = []
+    for handle in pipeline.jobs.extract:
         result, summary = _execute(pipeline, instance, handle.name, log)
         _report(summary, log)
         results.append(result)
-    return results
+    return results + [result for result, _ in _bank_and_warehouse(pipeline, instance, parse, log)]
+
+
+def _bank_and_warehouse(
+    pipeline: Pipeline, instance: dg.DagsterInstance, parse: subprocess.Popen[bytes] | None, log: Log
+) -> list[tuple[dg.ExecuteInProcessResult, RunSummary]]:
+    """The bank jobs, then the warehouse once the background dbt parse (`start_parse`) has finished:
+    both write the warehouse's dbt target directory."""
+    done = []
+    for handle in [*pipeline.jobs.bank, pipeline.jobs.warehouse]:
+        if handle is pipeline.jobs.warehouse and parse is not None:
+            parse.wait()
+        done.append(_execute(pipeline, instance, handle.name, log))
+        _report(done[-1][1], log)
+    return done
 
 
 def _run_chain(instance_ref: InstanceRef, job_names: list[str]) -> list[RunSummary]:
@@ -133,13 +145,7 @@ def materialize_concurrently(pipeline: Pipeline, instance: dg.DagsterInstance, l
     parse = start_parse(pipeline.config, pipeline.settings)
     with ProcessPoolExecutor(len(chains), mp_context=multiprocessing.get_context("spawn")) as pool:
         for future in as_completed([pool.submit(_run_chain, ref, chain) for chain in chains]):
-            summaries += future.result()
             for run in future.result():
                 _report(run, log)
-    for handle in [*jobs.bank, jobs.warehouse]:
-        if handle is jobs.warehouse and parse is not None:
-            parse.wait()
-        summary = _execute(pipeline, instance, handle.name, log)[1]
-        _report(summary, log)
-        summaries.append(summary)
-    return summaries
+                summaries.append(run)
+    return summaries + [summary for _, summary in _bank_and_warehouse(pipeline, instance, parse, log)]
