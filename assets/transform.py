@@ -20,6 +20,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
+from assets.company_tables import company_rows, company_tables_dir, write_company_tables
 from assets.lake import PRIVATE, ensure_dir
 from connectors.companies import CompaniesConfig
 from connectors.settings import DBT_PROJECT_DIR, Settings
@@ -165,44 +166,30 @@ def stored_failures(build_db, test_name: str, limit: int = 20) -> list[str]:
     return [", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows]
 
 
-# dbt takes its vars only on its command line, and Linux caps one argument at 128 KiB (MAX_ARG_STRLEN).
-MAX_VARS_BYTES = 128 * 1024 - 1
+def dbt_vars_argument(settings: Settings) -> str:
+    """The --vars argument: `dbt_vars` as compact JSON."""
+    return json.dumps(dbt_vars(settings), separators=(",", ":"))
 
 
-class VarsTooLongError(ValueError):
-    """The companies do not fit on dbt's command line."""
+def prepare_dbt_build(config: CompaniesConfig, settings: Settings) -> str:
+    """Write the companies' tables a build reads and return its --vars: what every dbt build of a warehouse
+    starts from (the warehouse step's, and the bench's and tests' direct ones)."""
+    write_company_tables(company_rows(config), company_tables_dir(settings))
+    return dbt_vars_argument(settings)
 
 
-def dbt_vars_argument(config: CompaniesConfig, settings: Settings) -> str:
-    """The --vars argument, compact JSON; a named error where it would exceed the system's limit (some 800
-    companies, by the length of their names), instead of the system's "Argument list too long" mid-run."""
-    text = json.dumps(dbt_vars(config, settings), separators=(",", ":"))
-    size = len(text.encode())
-    if size > MAX_VARS_BYTES:
-        per_company = size / max(len(config.companies), 1)
-        raise VarsTooLongError(
-            f"the warehouse cannot be built for {len(config.companies)} companies in one deployment: dbt takes "
-            f"them on its command line ({size // 1024} KiB), which this system limits to 128 KiB per argument. "
-            f"Split companies.yaml into deployments of at most {int(MAX_VARS_BYTES / per_company)} companies "
-            "(each its own NORDLEDGER_COMPANIES_FILE and NORDLEDGER_DATA_DIR). Nothing was built or published."
-        )
-    return text
-
-
-def start_parse(config: CompaniesConfig, settings: Settings) -> subprocess.Popen[bytes] | None:
+def start_parse(settings: Settings) -> subprocess.Popen[bytes]:
     """`dbt parse` in the background with the vars the next build will have, into the warehouse's target
     directory: a runner that extracts first and builds after starts it at once, so the build itself parses
     only partially. Wait for it before the build (both write that directory); if it fails, the build
     parses whole and reports what is wrong."""
-    try:
-        variables = dbt_vars_argument(config, settings)
-    except VarsTooLongError:
-        return None  # the build says so itself
+    variables = dbt_vars_argument(settings)
     target = dbt_target_path(settings)
     return subprocess.Popen(
         [dbt_executable(), "parse", "--partial-parse", "--quiet", "--vars", variables,
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target", settings.dbt_target, "--target-path", str(target), "--log-path", str(target)],
+         "--target", settings.dbt_target, "--target-path", str(target), "--log-path", str(target),
+         "--log-format-file", "json"],  # like the builds' (dagster-dbt's): one log, one format
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         umask=OWNER_ONLY,
@@ -228,29 +215,16 @@ def dbt_target_path(settings: Settings) -> Path:
     return ensure_dir(settings.warehouse_dir / "dbt_target")
 
 
-def dbt_vars(config: CompaniesConfig, settings: Settings) -> dict[str, Any]:
-    """The --vars a dbt build gets: the lake root, the build file and the companies (pure; tested directly).
+def dbt_vars(settings: Settings) -> dict[str, Any]:
+    """The --vars a dbt build gets: the lake root, the build file and the companies' tables (pure; tested
+    directly). Only paths, the same for every build of a deployment, so dbt's partial parse holds.
 
     The build file goes as a var, which profiles.yml reads, so nothing changes the process environment.
     """
     return {
         "lake_root": str(settings.lake_root),
         "build_db": str(settings.build_db),
-        "companies": [
-            {
-                "id": c.id,
-                "name": c.name,
-                "business_id": c.business_id,
-                "erp": c.erp,
-                "report_schema": c.report_schema,
-                "chart_template": c.chart_template,
-                "bank_connections": [
-                    {"id": b.id, "gl_cash_account": b.gl_cash_account, "account_gl_map": dict(b.account_gl_map)}
-                    for b in c.bank_connections
-                ],
-            }
-            for c in config.companies
-        ],
+        "config_dir": str(company_tables_dir(settings)),
     }
 
 
@@ -267,13 +241,9 @@ def build_dbt_assets(config: CompaniesConfig, settings: Settings) -> dg.AssetsDe
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         ensure_dir(settings.build_db.parent)
         # Every model is rebuilt whole from the lake; --full-refresh also recreates seeds whose columns changed.
-        # One target directory per warehouse, parsed partially: the next build with the same companies and
-        # paths skips most of dbt's parse (5 s), and a change of either makes dbt parse the whole project.
-        try:
-            variables = dbt_vars_argument(config, settings)
-        except VarsTooLongError as exc:
-            raise dg.Failure(description=str(exc), metadata={"cause": "too_many_companies"}) from None
-        args = ["build", "--full-refresh", "--partial-parse", "--vars", variables]
+        # One target directory per warehouse, parsed partially: every build of a deployment has the same vars
+        # (paths only; the companies are data, company_tables), so it skips most of dbt's parse (5 s).
+        args = ["build", "--full-refresh", "--partial-parse", "--vars", prepare_dbt_build(config, settings)]
         with owner_only_files():  # dbt starts here and inherits the mask
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=dbt_target_path(settings))
         failed: list[dg.AssetCheckResult] = []

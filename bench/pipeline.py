@@ -91,7 +91,7 @@ def run_pipeline(work: Path, concurrent: bool = False) -> dict:
 
 
 def dbt_command(args: list[str], settings, target: Path) -> float:
-    from assets.transform import dbt_executable, dbt_vars_argument
+    from assets.transform import dbt_executable, prepare_dbt_build
     from connectors.companies import load_companies
     from connectors.settings import DBT_PROJECT_DIR
 
@@ -100,7 +100,7 @@ def dbt_command(args: list[str], settings, target: Path) -> float:
         dbt_executable(),
         *args,
         "--vars",
-        dbt_vars_argument(config, settings),
+        prepare_dbt_build(config, settings),
         "--target-path",
         str(target),
         "--project-dir",

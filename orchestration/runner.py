@@ -100,7 +100,7 @@ def materialize_all(
     A failed job does not stop the others: one company with wrong or missing credentials fails its
     own partitions, and every other company is still extracted and built (its failure is logged).
     """
-    parse = start_parse(pipeline.config, pipeline.settings)  # dbt's parse runs while the ERPs are read
+    parse = start_parse(pipeline.settings)  # dbt's parse runs while the ERPs are read
     results = []
     for handle in pipeline.jobs.extract:
         result, summary = _execute(pipeline, instance, handle.name, log)
@@ -110,13 +110,13 @@ def materialize_all(
 
 
 def _bank_and_warehouse(
-    pipeline: Pipeline, instance: dg.DagsterInstance, parse: subprocess.Popen[bytes] | None, log: Log
+    pipeline: Pipeline, instance: dg.DagsterInstance, parse: subprocess.Popen[bytes], log: Log
 ) -> list[tuple[dg.ExecuteInProcessResult, RunSummary]]:
     """The bank jobs, then the warehouse once the background dbt parse (`start_parse`) has finished:
     both write the warehouse's dbt target directory."""
     done = []
     for handle in [*pipeline.jobs.bank, pipeline.jobs.warehouse]:
-        if handle is pipeline.jobs.warehouse and parse is not None:
+        if handle is pipeline.jobs.warehouse:
             parse.wait()
         done.append(_execute(pipeline, instance, handle.name, log))
         _report(done[-1][1], log)
@@ -142,7 +142,7 @@ def materialize_concurrently(pipeline: Pipeline, instance: dg.DagsterInstance, l
     chains = [[j.name for j in jobs.erps[erp].all] for erp in sorted(jobs.erps)]
     summaries: list[RunSummary] = []
     ref = instance.get_ref()
-    parse = start_parse(pipeline.config, pipeline.settings)
+    parse = start_parse(pipeline.settings)
     with ProcessPoolExecutor(len(chains), mp_context=multiprocessing.get_context("spawn")) as pool:
         for future in as_completed([pool.submit(_run_chain, ref, chain) for chain in chains]):
             for run in future.result():

@@ -52,3 +52,17 @@ def test_another_dbt_executable_is_asked_its_version(monkeypatch, tmp_path):
     monkeypatch.setattr(dagster_dbt.core.resource, "check_output", answer)
     dbt = WarehouseDbt(project_dir=str(DBT_PROJECT_DIR), dbt_executable=str(other))
     assert dbt._cli_version == version.parse("1.11.9") and asked == [[str(other), "--version"]]
+
+
+def test_the_warm_parse_leaves_the_next_parse_nothing_to_redo(tmp_path):
+    """What the end-to-end tests' "parsed partially" checks rest on: dbt logs why it parses whole (here, no
+    saved parse yet), and a second parse with the same vars logs no reason."""
+    from assets.transform import start_parse
+    from connectors.settings import load_settings
+    from tests.e2e.conftest import last_build_full_parse_reasons
+
+    settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)})
+    assert start_parse(settings).wait() == 0
+    assert last_build_full_parse_reasons(settings) != []
+    assert start_parse(settings).wait() == 0
+    assert last_build_full_parse_reasons(settings) == []

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from assets.company_tables import write_company_tables
 from assets.transform import dbt_executable
 from connectors import procountor
 from connectors.settings import DBT_PROJECT_DIR
@@ -101,7 +102,8 @@ def built(tmp_path_factory) -> Path:
     build_db = tmp / "build.duckdb"
     company = {"id": "eira", "name": "Eira Oy", "business_id": "1234567-1", "erp": "procountor",
                "report_schema": "KPA", "chart_template": "default", "bank_connections": []}  # fmt: skip
-    dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "companies": [company]}
+    config_dir = write_company_tables([company], tmp / "config")
+    dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "config_dir": str(config_dir)}
     subprocess.run(
         [dbt_executable(), "build", "--full-refresh", "--quiet", "--vars", json.dumps(dbt_vars),
          "--select", "+assert_dimension_split_sums_to_pl +warn_dimension_splits_sum_to_line",

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from assets.company_tables import write_company_tables
 from assets.transform import dbt_executable
 from connectors import procountor
 from connectors.settings import DBT_PROJECT_DIR
@@ -140,7 +141,8 @@ def built(tmp_path_factory) -> Path:
                           "report_schema": variant, "chart_template": "default", "bank_connections": []})  # fmt: skip
 
     build_db = tmp / "build.duckdb"
-    dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "companies": companies}
+    config_dir = write_company_tables(companies, tmp / "config")
+    dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "config_dir": str(config_dir)}
     subprocess.run(
         [dbt_executable(), "build", "--full-refresh", "--quiet", "--vars", json.dumps(dbt_vars),
          "--select", "report_lines report_line_ranges account_classes +rpt_equity_changes +rpt_distributable_equity "

@@ -53,37 +53,42 @@ def test_assets_partitions_and_jobs():
     assert "assert_vouchers_balance" in checks and "assert_gl_matches_raw_lake" in checks
 
 
-def test_dbt_vars_carry_lake_root_and_companies(tmp_path):
+def test_dbt_vars_carry_only_paths(tmp_path):
     settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)})
-    config = load_companies(ROOT / "companies.yaml")
-    result = dbt_vars(config, settings)
-    assert result["lake_root"] == str(tmp_path / "lake")
-    assert [c["id"] for c in result["companies"]] == ["aurora", "borealis", "cirrus", "dahlia", "eira"]
-    assert result["companies"][1]["report_schema"] == "PMA"
+    assert dbt_vars(settings) == {
+        "lake_root": str(tmp_path / "lake"),
+        "build_db": str(tmp_path / "warehouse" / "build.duckdb"),
+        "config_dir": str(tmp_path / "warehouse" / "config"),
+    }
 
 
-def test_companies_beyond_dbts_command_line_limit_are_a_named_error(tmp_path):
-    import json
+def test_the_companies_tables_hold_what_the_warehouse_reads(tmp_path):
+    import pyarrow.parquet as pq
 
-    import yaml
+    from assets.company_tables import company_rows, write_company_tables
 
-    from assets.transform import MAX_VARS_BYTES, VarsTooLongError, dbt_vars_argument
-
-    settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)})
-    demo = load_companies(ROOT / "companies.yaml")
-    assert json.loads(dbt_vars_argument(demo, settings)) == dbt_vars(demo, settings)  # compact, same vars
-
-    config = yaml.safe_load((ROOT / "companies.yaml").read_text())
-    template = next(c for c in config["companies"] if c["erp"] == "fennoa")
-    clients = [
-        {**template, "id": f"client_{i:04d}", "name": f"Client {i:04d} Oy", "bank_connections": []} for i in range(1200)
+    rows = company_rows(load_companies(ROOT / "companies.yaml"))
+    assert [c["id"] for c in rows] == ["aurora", "borealis", "cirrus", "dahlia", "eira"]
+    directory = write_company_tables(rows, tmp_path / "config")
+    companies = pq.read_table(directory / "companies.parquet").to_pylist()
+    assert [(c["company_id"], c["source_system"], c["report_schema"]) for c in companies][:2] == [
+        ("aurora", "fennoa", "KPA"),
+        ("borealis", "fennoa", "PMA"),
     ]
-    config["companies"] = clients
-    (tmp_path / "companies.yaml").write_text(yaml.safe_dump(config))
-    many = load_companies(tmp_path / "companies.yaml", require_env=False)
-    assert len(json.dumps(dbt_vars(many, settings), separators=(",", ":")).encode()) > MAX_VARS_BYTES
-    with pytest.raises(VarsTooLongError, match=r"cannot be built for 1200 companies .* 128 KiB per argument"):
-        dbt_vars_argument(many, settings)
+    connections = pq.read_table(directory / "bank_connections.parquet").to_pylist()
+    assert connections and all(set(c) == {"company_id", "connection_id", "gl_cash_account"} for c in connections)
+    assert {(c["company_id"], c["connection_id"]) for c in connections} == {
+        (c["id"], b["id"]) for c in rows for b in c["bank_connections"]
+    }
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "bank_account_gl_map.parquet",
+        "bank_connections.parquet",
+        "companies.parquet",
+    ]  # no temporary file left
+    assert {oct(p.stat().st_mode & 0o777) for p in directory.iterdir()} == {"0o600"}
+    empty = write_company_tables([], tmp_path / "empty")
+    assert pq.read_schema(empty / "companies.parquet").names[0] == "company_id"
+    assert pq.read_metadata(empty / "companies.parquet").num_rows == 0
 
 
 def test_fiscal_year_keys_run_to_next_year_unless_pinned():
