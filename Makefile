@@ -9,13 +9,14 @@ export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 # The demo companies' credentials (demo.env) are read by `nordledger`, the tests and chaos, for variables
 # the environment does not set and that no company of a real API names: make never overrides yours.
 
-.PHONY: help install demo dev simulator test test-fast lint format chaos bench lock audit clean
+.PHONY: help install demo dev simulator test test-fast test-scale scale-services lint format chaos bench lock audit clean
 
 help:
 	@echo "make demo       install, start the simulator, materialize everything, print the books"
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
 	@echo "make test       run the whole test suite (what CI runs after make lint)"
 	@echo "make test-fast  unit, asset and definitions tests only (no end-to-end runs; under 90 s)"
+	@echo "make test-scale the pipeline on Postgres + Celery/Redis on 127.0.0.1, its marts compared with the default's"
 	@echo "make lint       ruff (lint + format check), mypy, sqlfluff on the dbt SQL"
 	@echo "make format     rewrite Python with ruff format and fix what ruff can"
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
@@ -33,6 +34,7 @@ help:
 # A copy of a file elsewhere (pip's find-links, a local mirror) is used only if its hash matches.
 LOCK := requirements/lock.txt
 BENCH_LOCK := requirements/bench.txt
+SCALE_LOCK := requirements/scale.txt
 TOOLS_LOCK := requirements/tools.txt
 TOOLS := $(VENV)/tools
 PIP_LOCKED := -m pip install --quiet --require-hashes --no-deps --only-binary :all:
@@ -95,6 +97,25 @@ $(VENV)/.bench-installed: $(BENCH_LOCK) $(VENV)/.installed
 bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run --sizes $(or $(SIZES),S,M) $(if $(PARTS),--parts $(PARTS)) $(BENCH_ARGS)
 
+$(VENV)/.scale-installed: $(SCALE_LOCK) $(VENV)/.installed
+	$(BIN)/python $(PIP_LOCKED) -r $(SCALE_LOCK)
+	$(BIN)/python requirements/check_lock.py $(SCALE_LOCK) test dev scale
+	touch $@
+
+# The servers test-scale runs: Debian's PostgreSQL and Redis, installed with apt when missing (sudo unless
+# root). The tests start their own throwaway cluster and Redis on free ports of 127.0.0.1 (tests/scale/services.py).
+SCALE_PACKAGES := postgresql redis-server
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+scale-services:
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing $(SCALE_PACKAGES) (apt)"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SCALE_PACKAGES) >/dev/null; \
+	fi
+
+test-scale: install $(VENV)/.scale-installed scale-services
+	NORDLEDGER_TEST_SCALE=1 $(BIN)/python -m pytest -q -p no:xdist tests/scale
+
 # uv (resolves the locks) and pip-audit, from their own hashed lock, in a venv of their own.
 $(TOOLS)/.installed: $(TOOLS_LOCK) | $(BIN)/python
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -107,13 +128,14 @@ UV_COMPILE = $(TOOLS)/bin/uv pip compile --quiet --no-config --index-url https:/
 lock: $(TOOLS)/.installed
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev -o $(LOCK)
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra bench -c $(LOCK) -o $(BENCH_LOCK)
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra scale -c $(LOCK) -o $(SCALE_LOCK)
 	$(UV_COMPILE) requirements/tools.in -o $(TOOLS_LOCK)
 
 # --strict: a package whose advisories could not be fetched fails the audit instead of passing unseen.
 AUDIT_SERVICE ?= pypi
 audit: $(TOOLS)/.installed
 	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off \
-		--vulnerability-service $(AUDIT_SERVICE) -r $(BENCH_LOCK) -r $(TOOLS_LOCK)
+		--vulnerability-service $(AUDIT_SERVICE) -r $(BENCH_LOCK) -r $(SCALE_LOCK) -r $(TOOLS_LOCK)
 
 clean:
 	rm -rf data dagster_home $(DBT_DIR)/target $(DBT_DIR)/logs

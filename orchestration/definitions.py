@@ -41,6 +41,18 @@ EXECUTORS: dict[str, dg.ExecutorDefinition] = {
     "in_process": dg.in_process_executor,
     "multiprocess": dg.multiprocess_executor,
 }
+# Celery workers (`dagster-celery worker start`, orchestration/instance/celery_worker.yaml) run the steps;
+# the broker and result backend (Redis) are read from the environment when a run starts.
+CELERY_CONFIG = {"broker": {"env": "NORDLEDGER_CELERY_BROKER"}, "backend": {"env": "NORDLEDGER_CELERY_BACKEND"}}
+
+
+def executor(name: str) -> dg.ExecutorDefinition:
+    """The executor `NORDLEDGER_EXECUTOR` names; celery's comes from the scale extra, imported only when chosen."""
+    if name == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(CELERY_CONFIG, name="celery")
+    return EXECUTORS[name]
 
 
 def resources(settings: Settings) -> dict[str, object]:
@@ -103,13 +115,19 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
         schedules=build_schedules(settings, config, jobs),
         sensors=build_sensors(settings, config, jobs),
         resources=resources(settings),
-        executor=EXECUTORS[settings.executor],
+        executor=executor(settings.executor),
     )
     return Pipeline(settings, config, jobs, defs)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return build_pipeline(settings).defs
+
+
+def job_for_launch(name: str) -> dg.JobDefinition:
+    """A job of the definitions the environment configures, by name: what a run launched for another
+    process (a Celery worker, `execute_job`) is rebuilt from there."""
+    return build_definitions().resolve_job_def(name)
 
 
 defs = build_definitions()

@@ -20,6 +20,10 @@ from orchestration.sync_job import sync_job
 MAX_RUNTIME = {"extract": 6 * 3600, "bank": 3600, "warehouse": 2 * 3600}
 
 
+# Each ERP's jobs carry it: the production run queue runs one run per ERP at a time (dagster.prod.yaml).
+ERP_TAG = "nordledger/erp"
+
+
 def _runtime(kind: str) -> dict[str, str]:
     return {"dagster/max_runtime": str(MAX_RUNTIME[kind])}
 
@@ -73,7 +77,7 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
         reference=dg.define_asset_job(
             f"{erp}_reference_job",
             selection=dg.AssetSelection.assets(*reference),
-            tags=_runtime("extract"),
+            tags={**_runtime("extract"), ERP_TAG: erp},
             description=f"{title}: reference data per company (chart of accounts, fiscal years, dimensions, ...). "
             f"Pick the companies as partitions, or from a shell: nordledger sync --erp {erp} (or COMPANY...)",
         )
@@ -82,7 +86,7 @@ def erp_jobs(erp: str, title: str, reference: list[dg.AssetsDefinition], fiscal:
         fiscal_year=dg.define_asset_job(
             f"{erp}_fiscal_year_job",
             selection=dg.AssetSelection.assets(*fiscal),
-            tags=_runtime("extract"),
+            tags={**_runtime("extract"), ERP_TAG: erp},
             description=f"{title}: ledger and balances per company and fiscal year (partition keys company|year). "
             f"From a shell without partition keys: nordledger sync --erp {erp} --fiscal-years 2026, "
             "or nordledger sync COMPANY",

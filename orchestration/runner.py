@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from typing import TypeAlias
 from pathlib import Path
 
 import dagster as dg
@@ -62,11 +63,13 @@ class RunSummary:
 
 
 Log = Callable[[str], object]
+# A run in this process (`execute_in_process`) or one whose executor runs the steps elsewhere (`execute_job`)
+RunResult: TypeAlias = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
 def _execute(
     pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str, log: Log
-) -> tuple[dg.ExecuteInProcessResult, RunSummary]:
+) -> tuple[RunResult, RunSummary]:
     """One run of the job over all its partitions, in this process, after freeing dead runs' slots."""
     for dead in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
         log(f"  run {dead.run_id[:8]} ({dead.job_name}) had died (pid {dead.pid}): marked failed, slots freed")
@@ -74,9 +77,16 @@ def _execute(
     tags = range_tags(job.partitions_def) if job.partitions_def is not None else {}
     started, run_id = time.monotonic(), str(uuid.uuid4())
     with quiet_stdout(pipeline.settings, run_id):
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET
-        )
+        if pipeline.settings.executor == "in_process":
+            result: RunResult = job.execute_in_process(
+                instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET
+            )
+        else:  # the job's own executor (processes, Celery workers) runs the steps, rebuilt from the environment
+            launched = dg.build_reconstructable_job(
+                "orchestration.definitions", "job_for_launch", reconstructable_args=(job_name,)
+            )
+            with dg.execute_job(launched, instance, run_config=QUIET, tags=tags, raise_on_error=False) as result:
+                run_id = result.run_id
     errors = tuple(
         f"{event.step_key}: {line}"
         for event in result.all_events
@@ -94,7 +104,7 @@ def _report(run: RunSummary, log: Log) -> None:
 
 def materialize_all(
     pipeline: Pipeline, instance: dg.DagsterInstance, log: Log = print
-) -> list[dg.ExecuteInProcessResult]:
+) -> list[RunResult]:
     """Every extract job over all its partitions, the bank jobs, then the warehouse job.
 
     A failed job does not stop the others: one company with wrong or missing credentials fails its
@@ -111,7 +121,7 @@ def materialize_all(
 
 def _bank_and_warehouse(
     pipeline: Pipeline, instance: dg.DagsterInstance, parse: subprocess.Popen[bytes], log: Log
-) -> list[tuple[dg.ExecuteInProcessResult, RunSummary]]:
+) -> list[tuple[RunResult, RunSummary]]:
     """The bank jobs, then the warehouse once the background dbt parse (`start_parse`) has finished:
     both write the warehouse's dbt target directory."""
     done = []
