@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import TypeAlias
 from pathlib import Path
+from typing import TypeAlias
 
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef  # what DagsterInstance.get_ref() returns; not exported
