@@ -67,10 +67,9 @@ Log = Callable[[str], object]
 RunResult: TypeAlias = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
-def _execute(
-    pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str, log: Log
-) -> tuple[RunResult, RunSummary]:
-    """One run of the job over all its partitions, in this process, after freeing dead runs' slots."""
+def _execute(pipeline: Pipeline, instance: dg.DagsterInstance, job_name: str, log: Log) -> tuple[RunResult, RunSummary]:
+    """One run of the job over all its partitions (its steps in this process unless the executor sends them
+    elsewhere), after freeing dead runs' slots."""
     for dead in reap_dead_runs(instance):  # a killed earlier run must not hold this job's pool
         log(f"  run {dead.run_id[:8]} ({dead.job_name}) had died (pid {dead.pid}): marked failed, slots freed")
     job = pipeline.defs.resolve_job_def(job_name)
@@ -102,9 +101,7 @@ def _report(run: RunSummary, log: Log) -> None:
         log(f"    {line}")
 
 
-def materialize_all(
-    pipeline: Pipeline, instance: dg.DagsterInstance, log: Log = print
-) -> list[RunResult]:
+def materialize_all(pipeline: Pipeline, instance: dg.DagsterInstance, log: Log = print) -> list[RunResult]:
     """Every extract job over all its partitions, the bank jobs, then the warehouse job.
 
     A failed job does not stop the others: one company with wrong or missing credentials fails its
