@@ -47,11 +47,16 @@ CELERY_CONFIG = {"broker": {"env": "NORDLEDGER_CELERY_BROKER"}, "backend": {"env
 
 
 def executor(name: str) -> dg.ExecutorDefinition:
-    """The executor `NORDLEDGER_EXECUTOR` names; celery's comes from the scale extra, imported only when chosen."""
+    """The executor `NORDLEDGER_EXECUTOR` names. Celery's and Kubernetes' (a pod per step, with the run pod's
+    image and environment) come from the scale extra and are imported only when chosen."""
     if name == "celery":
         from dagster_celery import celery_executor
 
         return celery_executor.configured(CELERY_CONFIG, name="celery")
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
     return EXECUTORS[name]
 
 
