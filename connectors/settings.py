@@ -24,7 +24,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")  # the first is the default; the last two need the scale extra
+# The first is the default; the last two need the scale extra.
+EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 
 
 @dataclass(frozen=True)
