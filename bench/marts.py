@@ -18,16 +18,28 @@ import yaml
 from bench.fixture import SIZES, companies_file, office_tenants, tenant
 from connectors.settings import PROJECT_ROOT
 
+INSTANCES = {"sqlite": "dagster.yaml", "postgres": "dagster.prod.yaml"}
 
-def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Path, throttled: tuple[str, ...] = ()):
+
+def in_empty_instance(
+    module: str,
+    args: list[str],
+    tenants,
+    url: str,
+    work: Path,
+    throttled: tuple[str, ...] = (),
+    instance: str = "sqlite",
+):
     """Run `python -m <module> <args>` with its own companies.yaml, data directory and empty Dagster
-    instance in `work`; its last line of output, parsed as JSON. `throttled`: see companies_file."""
+    instance in `work`; its last line of output, parsed as JSON. `throttled`: see companies_file.
+    `instance`: the local SQLite template, or the Postgres one (its DAGSTER_PG_* variables name an empty
+    database)."""
     work.mkdir(parents=True, exist_ok=True)
     config, env = companies_file(tenants, url, throttled)
     (work / "companies.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     home = work / "dagster_home"
     home.mkdir(exist_ok=True)
-    shutil.copy(PROJECT_ROOT / "orchestration" / "instance" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(PROJECT_ROOT / "orchestration" / "instance" / INSTANCES[instance], home / "dagster.yaml")
     env = {
         **os.environ,
         **env,
@@ -42,10 +54,16 @@ def in_empty_instance(module: str, args: list[str], tenants, url: str, work: Pat
 
 
 def pipeline(
-    tenants, url: str, work: Path, repeats: int, throttled: tuple[str, ...] = (), concurrent: bool = False
+    tenants,
+    url: str,
+    work: Path,
+    repeats: int,
+    throttled: tuple[str, ...] = (),
+    concurrent: bool = False,
+    instance: str = "sqlite",
 ) -> dict:
     args = [str(work), str(repeats), *(["concurrent"] if concurrent else [])]
-    return in_empty_instance("bench.pipeline", args, tenants, url, work, throttled)
+    return in_empty_instance("bench.pipeline", args, tenants, url, work, throttled, instance)
 
 
 def marts_part(sizes: list[str], repeats: int, work: Path, procountor_sizes: list[str]) -> list[dict]:
@@ -63,7 +81,7 @@ def marts_part(sizes: list[str], repeats: int, work: Path, procountor_sizes: lis
     return results
 
 
-def office_part(companies: int, work: Path) -> dict:
+def office_part(companies: int, work: Path, instance: str = "sqlite") -> dict:
     """The office's Procountor companies share one API client: the simulator holds that client to
     Procountor's 20 requests/s and the connector keeps its default 18/s, one limiter for the client."""
     import httpx
@@ -74,12 +92,13 @@ def office_part(companies: int, work: Path) -> dict:
     tenants = office_tenants(companies)
     with bulk_server(tenants, procountor_rate=20) as url:
         httpx.delete(f"{url}/_sim/requests").raise_for_status()
-        row = pipeline(tenants, url, work / "office", 0, throttled=("procountor",), concurrent=True)
+        row = pipeline(tenants, url, work / "office", 0, throttled=("procountor",), concurrent=True, instance=instance)
         served = httpx.get(f"{url}/_sim/requests").raise_for_status().json()
     clients = {t.credentials["client_id"] for t in tenants if t.erp == "procountor"}
     row.update(
         {
             "companies": companies,
+            "instance": instance,
             "fiscal_years": 3,
             "ledger_lines_per_year": 2_000,
             "erps": {e: sum(t.erp == e for t in tenants) for e in ("fennoa", "netvisor", "procountor")},

@@ -147,7 +147,7 @@ def office_table(r: dict) -> list[str]:
     by_erp = ", ".join(f"{k} {v}" for k, v in r.get("extract_steps_by_erp_s", {}).items())
     concurrent = r.get("concurrent_erps", False)
     return [
-        "### Accounting office backfill (empty instance)",
+        f"### Accounting office backfill (empty {r.get('instance', 'sqlite')} instance)",
         "",
         "| companies | ERPs | fiscal years | Dagster runs | total s | extract steps s (by ERP) | dbt step s "
         "| publish s | some step running s | outside steps (Dagster) s | peak RSS MB |",

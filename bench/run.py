@@ -192,6 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="measured runs after the warm-up")
     parser.add_argument("--no-dlt", action="store_true", help="leave dlt out of the extract part")
     parser.add_argument("--office-companies", type=int, default=200)
+    parser.add_argument(
+        "--office-instance",
+        default="sqlite",
+        choices=["sqlite", "postgres"],
+        help="the office's Dagster instance: the local SQLite template, or dagster.prod.yaml (the scale extra; "
+        "DAGSTER_PG_* name an empty database)",
+    )
     parser.add_argument("--refresh-size", default="M", choices=list(SIZES))
     parser.add_argument("--marts-sizes", default="", help="sizes of the marts part (default: every size asked for)")
     parser.add_argument(
@@ -247,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.procountor_rate,
             ),
             "marts": lambda: marts_part(marts_sizes, args.repeats, work, procountor_sizes),
-            "office": lambda: office_part(args.office_companies, work),
+            "office": lambda: office_part(args.office_companies, work, args.office_instance),
             "refresh": lambda: refresh_part(args.refresh_size, args.repeats, work),
         }
         for part in [p for p in runners if p in parts]:
