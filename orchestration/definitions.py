@@ -49,14 +49,20 @@ CELERY_CONFIG = {"broker": {"env": "NORDLEDGER_CELERY_BROKER"}, "backend": {"env
 def executor(name: str) -> dg.ExecutorDefinition:
     """The executor `NORDLEDGER_EXECUTOR` names. Celery's and Kubernetes' (a pod per step, with the run pod's
     image and environment) come from the scale extra and are imported only when chosen."""
-    if name == "celery":
-        from dagster_celery import celery_executor
+    try:
+        if name == "celery":
+            from dagster_celery import celery_executor
 
-        return celery_executor.configured(CELERY_CONFIG, name="celery")
-    if name == "k8s":
-        from dagster_k8s import k8s_job_executor
+            return celery_executor.configured(CELERY_CONFIG, name="celery")
+        if name == "k8s":
+            from dagster_k8s import k8s_job_executor
 
-        return k8s_job_executor
+            return k8s_job_executor
+    except ImportError as exc:
+        raise ImportError(
+            f"NORDLEDGER_EXECUTOR={name} needs the scale extra ({exc.name} is not installed): "
+            "python -m pip install --require-hashes --no-deps -r requirements/scale.txt"
+        ) from exc
     return EXECUTORS[name]
 
 

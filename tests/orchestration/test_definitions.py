@@ -176,5 +176,5 @@ def test_runs_execute_in_process_unless_the_setting_asks_for_a_process_per_step(
     assert executors == {"in_process"}
     many = build_definitions(load_settings({**env, "NORDLEDGER_EXECUTOR": "multiprocess"}))
     assert {j.executor_def.name for j in many.resolve_all_job_defs()} == {"multiprocess"}
-    with pytest.raises(ValueError, match="NORDLEDGER_EXECUTOR must be one of in_process, multiprocess"):
-        load_settings({**env, "NORDLEDGER_EXECUTOR": "celery"})
+    with pytest.raises(ValueError, match="NORDLEDGER_EXECUTOR must be one of in_process, multiprocess, celery, k8s"):
+        load_settings({**env, "NORDLEDGER_EXECUTOR": "dask"})
