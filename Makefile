@@ -16,7 +16,7 @@ help:
 	@echo "make dev        Dagster UI (http://127.0.0.1:3000) on the demo data, simulator included"
 	@echo "make test       run the whole test suite (what CI runs after make lint)"
 	@echo "make test-fast  unit, asset and definitions tests only (no end-to-end runs; under 90 s)"
-	@echo "make test-scale the pipeline on Postgres + Celery/Redis on 127.0.0.1, its marts compared with the default's"
+	@echo "make test-scale the pipeline on Postgres + Celery/Redis + an S3 lake (moto) + marts in Postgres, on 127.0.0.1, compared with the default"
 	@echo "make lint       ruff (lint + format check), mypy, sqlfluff on the dbt SQL"
 	@echo "make format     rewrite Python with ruff format and fix what ruff can"
 	@echo "make chaos      the whole pipeline under seeded faults (RATE=0.1 SEEDS=3), compared with a clean run"
@@ -99,7 +99,7 @@ bench: install $(VENV)/.bench-installed
 
 $(VENV)/.scale-installed: $(SCALE_LOCK) $(VENV)/.installed
 	$(BIN)/python $(PIP_LOCKED) -r $(SCALE_LOCK)
-	$(BIN)/python requirements/check_lock.py $(SCALE_LOCK) test dev scale
+	$(BIN)/python requirements/check_lock.py $(SCALE_LOCK) test dev scale scale-test
 	touch $@
 
 # The servers test-scale runs: Debian's PostgreSQL and Redis, installed with apt when missing (sudo unless
@@ -128,7 +128,7 @@ UV_COMPILE = $(TOOLS)/bin/uv pip compile --quiet --no-config --index-url https:/
 lock: $(TOOLS)/.installed
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev -o $(LOCK)
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra bench -c $(LOCK) -o $(BENCH_LOCK)
-	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra scale -c $(LOCK) -o $(SCALE_LOCK)
+	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra dev --extra scale --extra scale-test -c $(LOCK) -o $(SCALE_LOCK)
 	$(UV_COMPILE) requirements/tools.in -o $(TOOLS_LOCK)
 
 # --strict: a package whose advisories could not be fetched fails the audit instead of passing unseen.

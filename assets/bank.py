@@ -11,17 +11,13 @@ from datetime import timedelta
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from assets.lake import (
     ACCEPT_TAG,
-    PART,
     VolumeDropError,
     VolumeGuard,
     accepted_keys,
     is_accepted,
-    partition_dir,
-    write_partition,
 )
 from assets.partitions import group_name, run_partition_keys, split_key
 from assets.resources import BankClients, ErpClients, Lake
@@ -36,7 +32,7 @@ def _guard(
     context: dg.AssetExecutionContext, lake: Lake, endpoint: str, company: str, fiscal_year: str | None
 ) -> VolumeGuard:
     accepted = is_accepted(accepted_keys(context.run.tags.get(ACCEPT_TAG)), company, fiscal_year)
-    return VolumeGuard(lake.path, SOURCE, endpoint, company, fiscal_year, accepted, lake.max_shrink)
+    return VolumeGuard(lake.store.url, SOURCE, endpoint, company, fiscal_year, accepted, lake.max_shrink)
 
 
 def merge_sync(existing: pa.Table | None, fresh: pa.Table, account_id: str, since) -> pa.Table:
@@ -89,8 +85,9 @@ def build_bank_assets(
             if failed:
                 continue  # keep the stored accounts rather than drop a connection that could not be read
             try:
-                written = write_partition(
-                    partition_dir(lake.path, SOURCE, "bank_accounts", company, None),
+                store = lake.store
+                written = store.write(
+                    store.partition(SOURCE, "bank_accounts", company, None),
                     SCHEMAS["bank_accounts"],
                     batches,
                     _guard(context, lake, "bank_accounts", company, None),
@@ -130,11 +127,13 @@ def build_bank_assets(
             account_ids: dict[str, list[str]] = {}  # per connection, fetched once per run
             for year in years:
                 matching = periods_for_key(periods, year)
-                directory = partition_dir(lake.path, SOURCE, "bank_transactions", company, year)
+                store = lake.store
+                directory = store.partition(SOURCE, "bank_transactions", company, year)
                 if not matching:
                     continue
                 start, end = matching[0].start, matching[-1].end
-                existing = pq.read_table(directory / PART) if (directory / PART).exists() else None
+                stored = store.open_stored(directory)
+                existing = stored.read() if stored is not None else None
                 table = existing
                 for connection in connections:
                     try:
@@ -161,7 +160,7 @@ def build_bank_assets(
                         [("account_id", "ascending"), ("booking_date", "ascending"), ("transaction_id", "ascending")]
                     )
                     try:
-                        write_partition(
+                        store.write(
                             directory,
                             SCHEMAS["bank_transactions"],
                             table.to_batches(),

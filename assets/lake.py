@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +64,7 @@ def ensure_dir(path: Path, modes: Modes = PRIVATE) -> Path:
 
 @dataclass(frozen=True)
 class WrittenPartition:
-    path: Path
+    path: Path | str  # a file, or an object's s3:// URL
     rows: int
     bytes: int
 
@@ -101,7 +101,7 @@ def drastic(stored: int, new: int, max_shrink: float = DEFAULT_MAX_SHRINK) -> bo
 class VolumeGuard:
     """The rule for one partition: how much it may shrink, and whether this run accepted more."""
 
-    root: Path  # the lake root, under which the trash lives
+    root: Path | str  # the lake root, under which the trash lives
     source: str
     endpoint: str
     company: str
@@ -131,7 +131,15 @@ def is_accepted(keys: frozenset[str], company: str, fiscal_year: str | None) -> 
     return f"{company}|{fiscal_year}" in keys
 
 
+def check_partition_names(source: str, endpoint: str, company: str, fiscal_year: str | None) -> None:
+    """Each part of a partition's path is one plain name: no separator, no `..`, so it stays under the root."""
+    for part in (source, endpoint, company, fiscal_year):
+        if part is not None and (not part or "/" in part or "\\" in part or part in (".", "..")):
+            raise ValueError(f"partition path part {part!r} (company {company!r}) would escape the lake root")
+
+
 def partition_dir(root: Path, source: str, endpoint: str, company: str, fiscal_year: str | None) -> Path:
+    check_partition_names(source, endpoint, company, fiscal_year)
     directory = root / "raw" / source / endpoint / f"company={company}"
     if fiscal_year is not None:
         directory = directory / f"fiscal_year={fiscal_year}"
@@ -196,6 +204,24 @@ def _to_trash(root: Path, directory: Path) -> Path:
 ROW_GROUP_ROWS = 65_536
 
 
+def buffered_row_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """The batches, in their order, as tables of ROW_GROUP_ROWS rows (the last one shorter)."""
+    pending: list[pa.RecordBatch] = []  # an API answer's batch can be a few hundred rows
+    buffered = 0
+    for batch in batches:
+        if batch.schema != schema:
+            batch = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+        pending.append(batch)
+        buffered += batch.num_rows
+        while buffered >= ROW_GROUP_ROWS:
+            table = pa.Table.from_batches(pending, schema)
+            yield table.slice(0, ROW_GROUP_ROWS)
+            pending = table.slice(ROW_GROUP_ROWS).to_batches()
+            buffered -= ROW_GROUP_ROWS
+    if pending:
+        yield pa.Table.from_batches(pending, schema)
+
+
 def write_partition(
     directory: Path,
     schema: pa.Schema,
@@ -211,21 +237,9 @@ def write_partition(
     target = directory / PART
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            pending: list[pa.RecordBatch] = []  # an API answer's batch can be a few hundred rows
-            buffered = 0
-            for batch in batches:
-                if batch.schema != schema:
-                    batch = pa.RecordBatch.from_arrays(batch.columns, schema=schema)
-                pending.append(batch)
-                buffered += batch.num_rows
-                rows += batch.num_rows
-                while buffered >= ROW_GROUP_ROWS:
-                    table = pa.Table.from_batches(pending, schema)
-                    writer.write_table(table.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
-                    pending = table.slice(ROW_GROUP_ROWS).to_batches()
-                    buffered -= ROW_GROUP_ROWS
-            if pending:
-                writer.write_table(pa.Table.from_batches(pending, schema), row_group_size=ROW_GROUP_ROWS)
+            for table in buffered_row_groups(schema, batches):
+                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+                rows += table.num_rows
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, modes.file)
@@ -234,7 +248,7 @@ def write_partition(
             if guard.drop(stored, rows):
                 if not guard.accepted:
                     raise guard.error(stored, rows)
-                _to_trash(guard.root, directory)
+                _to_trash(Path(guard.root), directory)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -254,7 +268,7 @@ def remove_partition(directory: Path, guard: VolumeGuard | None = None) -> bool:
         if guard.drop(stored, -1):
             if not guard.accepted:
                 raise guard.error(stored, -1)
-            _to_trash(guard.root, directory)
+            _to_trash(Path(guard.root), directory)
     shutil.rmtree(directory)
     return True
 
@@ -268,30 +282,64 @@ class StoredCompany:
 
     source: str
     company: str
-    directories: tuple[Path, ...]
-
-    @property
-    def rows(self) -> int:
-        return sum(stored_rows(p.parent) for d in self.directories for p in d.rglob(PART))
+    directories: tuple[str, ...]
 
 
-def stored_companies(root: Path) -> list[StoredCompany]:
-    """Every (source, company) that has partitions under raw/, which is what dbt reads."""
-    found: dict[tuple[str, str], list[Path]] = {}
-    for directory in sorted((root / "raw").glob("*/*/company=*")):
-        if directory.is_dir():
-            source, company = directory.parent.parent.name, directory.name.removeprefix("company=")
-            found.setdefault((source, company), []).append(directory)
-    return [StoredCompany(source, company, tuple(dirs)) for (source, company), dirs in sorted(found.items())]
+class FolderLake:
+    """The lake in a local folder (the default): partitions are directories, named by their path."""
 
+    def __init__(self, root: Path):
+        self.root = root
+        self.url = str(root)
 
-def archive_company(root: Path, stored: StoredCompany, stamp: str | None = None) -> Path:
-    """Move a company's partitions of one source out of raw/ (out of dbt's glob) into
-    `_archive/<time>-<company>/raw/...` under the lake root, keeping their paths; moving them back restores them."""
-    stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    target_root = root / ARCHIVE / f"{stamp}-{stored.company}"
-    for directory in stored.directories:
-        target = target_root / directory.relative_to(root)
-        ensure_dir(target.parent)
-        os.replace(directory, target)  # one rename per endpoint folder: same file system, nothing copied
-    return target_root
+    def partition(self, source: str, endpoint: str, company: str, fiscal_year: str | None) -> str:
+        return str(partition_dir(self.root, source, endpoint, company, fiscal_year))
+
+    def display(self, partition: str) -> str:
+        return partition
+
+    def open_stored(self, partition: str) -> pq.ParquetFile | None:
+        part = Path(partition) / PART
+        return pq.ParquetFile(part) if part.exists() else None
+
+    def stored_rows(self, partition: str) -> int:
+        return stored_rows(Path(partition))
+
+    def staging(self, partition: str) -> list[str]:
+        return [str(p) for p in Path(partition).glob(f"{TMP_PREFIX}*")]
+
+    def write(
+        self,
+        partition: str,
+        schema: pa.Schema,
+        batches: Iterable[pa.RecordBatch],
+        guard: VolumeGuard | None = None,
+        modes: Modes = PRIVATE,
+    ) -> WrittenPartition:
+        return write_partition(Path(partition), schema, batches, guard, modes)
+
+    def remove(self, partition: str, guard: VolumeGuard | None = None) -> bool:
+        return remove_partition(Path(partition), guard)
+
+    def stored_companies(self) -> list[StoredCompany]:
+        """Every (source, company) that has partitions under raw/, which is what dbt reads."""
+        found: dict[tuple[str, str], list[str]] = {}
+        for directory in sorted((self.root / "raw").glob("*/*/company=*")):
+            if directory.is_dir():
+                source, company = directory.parent.parent.name, directory.name.removeprefix("company=")
+                found.setdefault((source, company), []).append(str(directory))
+        return [StoredCompany(source, company, tuple(dirs)) for (source, company), dirs in sorted(found.items())]
+
+    def rows(self, stored: StoredCompany) -> int:
+        return sum(stored_rows(p.parent) for d in stored.directories for p in Path(d).rglob(PART))
+
+    def archive(self, stored: StoredCompany, stamp: str | None = None) -> str:
+        """Move a company's partitions of one source out of raw/ (out of dbt's glob) into
+        `_archive/<time>-<company>/raw/...` under the lake root, keeping their paths; moving them back restores them."""
+        stamp = stamp or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target_root = self.root / ARCHIVE / f"{stamp}-{stored.company}"
+        for directory in map(Path, stored.directories):
+            target = target_root / directory.relative_to(self.root)
+            ensure_dir(target.parent)
+            os.replace(directory, target)  # one rename per endpoint folder: same file system, nothing copied
+        return str(target_root)

@@ -15,6 +15,7 @@ import duckdb
 from assets.lake import ACCEPT_TAG, PRIVATE, Modes, accepted_keys, drastic, ensure_dir, is_accepted, sweep_stale
 from assets.resources import Lake, Warehouse
 from assets.transform import WRITER_POOL
+from connectors.settings import MARTS_PG_PASSWORD, read_secret
 
 PUBLISHED_SCHEMA = "marts"
 
@@ -129,9 +130,13 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             )
         tables = publish_marts(Path(warehouse.build_db), target, warehouse.modes)
         context.log.info(f"published {len(tables)} tables to {target}")
+        postgres = publish_to_postgres(warehouse, target)
+        if postgres:
+            context.log.info(f"published {len(tables)} tables to {postgres}")
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(target)),
+                **({"postgres": dg.MetadataValue.text(postgres)} if postgres else {}),
                 "tables": dg.MetadataValue.md(
                     "\n".join(["| table | rows |", "|---|---:|"] + [f"| marts.{n} | {c} |" for n, c in tables])
                 ),
@@ -140,6 +145,38 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return published_warehouse
+
+
+def publish_to_postgres(warehouse: Warehouse, published_db: Path) -> str | None:
+    """Copy the published file's marts into the PostgreSQL schema BI reads, when one is configured; where
+    they went (None: nowhere). The DuckDB file is already published: a failure here leaves PostgreSQL's
+    schema as it was, and fails the step so that the stale copy is seen."""
+    if not warehouse.postgres_host:
+        return None
+    from assets.marts_postgres import PostgresMarts, PostgresPublishError, publish_marts_to_postgres
+
+    password = read_secret(MARTS_PG_PASSWORD)
+    if not password:
+        raise dg.Failure(
+            f"the marts' PostgreSQL copy needs its password: environment variable {MARTS_PG_PASSWORD} is not set"
+        )
+    pg = PostgresMarts(
+        host=warehouse.postgres_host,
+        port=warehouse.postgres_port,
+        database=warehouse.postgres_database,
+        user=warehouse.postgres_user,
+        password=password,
+        schema=warehouse.postgres_schema,
+        reader_role=warehouse.postgres_reader_role,
+        sslmode=warehouse.postgres_sslmode,
+    )
+    try:
+        publish_marts_to_postgres(published_db, pg)
+    except PostgresPublishError as exc:
+        raise dg.Failure(
+            f"{exc}. The DuckDB file {published_db} is published; PostgreSQL still has the previous marts."
+        ) from None
+    return f"postgres {pg.host}:{pg.port}/{pg.database} schema {pg.schema} (read by role {pg.reader_role})"
 
 
 GL_TABLE = "marts.fct_gl_entries"

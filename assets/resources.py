@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from assets.lake import DEFAULT_MAX_SHRINK, PRIVATE, Modes, ensure_dir
+from assets.lake_store import LakeStore, open_lake
 from connectors import registry
 from connectors.bank import BankAggregator, TokenStore
 from connectors.companies import BankConnection, CompaniesConfig, Company, load_companies
@@ -142,13 +143,15 @@ class BankClients(_HttpSettings):
 class Lake(dg.ConfigurableResource):
     """Root of the Parquet lake: raw/<source>/<endpoint>/company=<id>/[fiscal_year=<YYYY>/]part-0.parquet."""
 
-    root: str
+    root: str  # a folder, or s3://bucket/prefix
     max_shrink: float = DEFAULT_MAX_SHRINK  # the volume guard's bound, a share of the stored rows
     group_read: bool = False  # lake files readable by the owner's group (else owner-only)
+    s3_endpoint: str | None = None  # the S3 lake's server (None: AWS); its credentials are the AWS SDK's
+    s3_region: str | None = None
 
     @property
-    def path(self) -> Path:
-        return Path(self.root)
+    def store(self) -> LakeStore:
+        return open_lake(self.root, self.s3_endpoint, self.s3_region)
 
     @property
     def modes(self) -> Modes:
@@ -161,6 +164,15 @@ class Warehouse(dg.ConfigurableResource):
     build_db: str
     published_db: str
     group_read: bool = False  # the published copy readable by the owner's group (a BI service account)
+    # The marts also in PostgreSQL (host None: not); the password is read from NORDLEDGER_MARTS_PG_PASSWORD
+    # when the publish step runs, so it is never part of the resource's config.
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_database: str = "nordledger"
+    postgres_user: str = "nordledger"
+    postgres_schema: str = "marts"
+    postgres_reader_role: str = "nordledger_bi"
+    postgres_sslmode: str = "prefer"
 
     @property
     def modes(self) -> Modes:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
@@ -221,10 +222,27 @@ def dbt_vars(settings: Settings) -> dict[str, Any]:
 
     The build file goes as a var, which profiles.yml reads, so nothing changes the process environment.
     """
-    return {
-        "lake_root": str(settings.lake_root),
+    paths: dict[str, Any] = {
+        "lake_root": settings.lake_location,
         "build_db": str(settings.build_db),
         "config_dir": str(company_tables_dir(settings)),
+    }
+    return paths | s3_vars(settings) if settings.lake_url else paths
+
+
+def s3_vars(settings: Settings) -> dict[str, Any]:
+    """What the local_s3 profile needs besides the credentials, which dbt reads from the AWS variables."""
+    from assets.duckdb_extensions import extension_path
+
+    endpoint = urlparse(settings.s3_endpoint) if settings.s3_endpoint else None
+    return {
+        "httpfs_extension": str(extension_path("httpfs")),
+        "duckdb_extension_dir": str(settings.warehouse_dir / "duckdb_extensions"),
+        "s3_region": settings.s3_region or "us-east-1",
+        # AWS itself takes virtual-host URLs over TLS; an S3-compatible server usually path-style ones
+        "s3_endpoint": endpoint.netloc if endpoint else "s3.amazonaws.com",
+        "s3_use_ssl": "false" if endpoint and endpoint.scheme == "http" else "true",
+        "s3_url_style": "path" if endpoint else "vhost",
     }
 
 

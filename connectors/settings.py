@@ -5,20 +5,25 @@
 | NORDLEDGER_COMPANIES_FILE | <project>/companies.yaml |
 | NORDLEDGER_DATA_DIR | <project>/data |
 | NORDLEDGER_LAKE_ROOT | <data>/lake |
+| NORDLEDGER_LAKE_URL | unset: the lake is the folder above; s3://bucket/prefix: on S3-compatible object storage |
+| AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION or AWS_DEFAULT_REGION | the S3 lake's server (unset: AWS) and region (us-east-1); its credentials are the AWS SDK's own (AWS_ACCESS_KEY_ID, ...) |
 | NORDLEDGER_WAREHOUSE_DIR | <data>/warehouse (build.duckdb and the published warehouse.duckdb) |
 | NORDLEDGER_SECRETS_DIR | <data>/secrets (bank tokens, owner-only files) |
-| NORDLEDGER_DBT_TARGET | local |
+| NORDLEDGER_DBT_TARGET | local (local_s3 when the lake is on S3) |
 | NORDLEDGER_HTTP_TIMEOUT, _MAX_ATTEMPTS, _BASE_DELAY | per API (60 s; Netvisor 180 s), 6 attempts, 0.5 s |
 | NORDLEDGER_HTTP_DEADLINE | per API: 120 s (Netvisor 600 s), and never below the timeout; one attempt, connect to last byte |
 | NORDLEDGER_HTTP_MAX_BODY_MB | per API: 32 MB (Netvisor 128 MB; an over-cap ledger window is asked for in halves) |
 | NORDLEDGER_VOLUME_GUARD_MAX_SHRINK | 0.5: a partition may lose at most half its rows without an explicit decision |
 | NORDLEDGER_GROUP_READ | unset: lake, warehouse and instance files are owner-only; 1: group-readable (BI) |
 | NORDLEDGER_EXECUTOR | in_process: a run's steps share its process; multiprocess: a process per step |
+| NORDLEDGER_MARTS_PG_HOST, _PORT, _DB, _USER, _PASSWORD | unset: the marts are published to the DuckDB file only; set: to PostgreSQL too (port 5432) |
+| NORDLEDGER_MARTS_PG_SCHEMA, _READER, _SSLMODE | marts, nordledger_bi (the read-only role BI users are granted), prefer |
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +31,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 # The first is the default; the last two need the scale extra.
 EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
+
+
+MARTS_PG_PASSWORD = "NORDLEDGER_MARTS_PG_PASSWORD"  # read when the publish step runs, never kept in settings
+
+
+@dataclass(frozen=True)
+class MartsPostgres:
+    """Where the published marts also go for BI tools (no password: that is read at run time)."""
+
+    host: str
+    port: int = 5432
+    database: str = "nordledger"
+    user: str = "nordledger"
+    schema: str = "marts"
+    reader_role: str = "nordledger_bi"
+    sslmode: str = "prefer"
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,15 @@ class Settings:
     volume_guard_max_shrink: float = 0.5  # share of a partition's stored rows it may lose unasked
     group_read: bool = False  # files the pipeline writes readable by the owner's group, never by others
     executor: str = "in_process"  # how a run executes its steps: one of EXECUTORS
+    lake_url: str | None = None  # s3://bucket/prefix: the lake on object storage instead of lake_root
+    s3_endpoint: str | None = None  # an S3-compatible server's URL (None: AWS)
+    s3_region: str | None = None
+    marts_postgres: MartsPostgres | None = None  # None: the marts go to the DuckDB file only
+
+    @property
+    def lake_location(self) -> str:
+        """Where the lake is, as the lake store and dbt's lake_root var take it."""
+        return self.lake_url or str(self.lake_root)
 
     @property
     def http_max_body_bytes(self) -> int | None:
@@ -99,7 +129,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lake_root=path("NORDLEDGER_LAKE_ROOT", data_dir / "lake"),
         warehouse_dir=path("NORDLEDGER_WAREHOUSE_DIR", data_dir / "warehouse"),
         secrets_dir=path("NORDLEDGER_SECRETS_DIR", data_dir / "secrets"),
-        dbt_target=env.get("NORDLEDGER_DBT_TARGET", "local"),
+        # the lake on S3 needs the target that loads httpfs and its secret
+        dbt_target=env.get("NORDLEDGER_DBT_TARGET")
+        or ("local_s3" if env.get("NORDLEDGER_LAKE_URL", "").strip() else "local"),
         http_timeout=float(env["NORDLEDGER_HTTP_TIMEOUT"]) if env.get("NORDLEDGER_HTTP_TIMEOUT") else None,
         http_max_attempts=int(env.get("NORDLEDGER_HTTP_MAX_ATTEMPTS", "6")),
         http_base_delay=float(env.get("NORDLEDGER_HTTP_BASE_DELAY", "0.5")),
@@ -108,7 +140,41 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         volume_guard_max_shrink=share("NORDLEDGER_VOLUME_GUARD_MAX_SHRINK", 0.5),
         group_read=env.get("NORDLEDGER_GROUP_READ", "").strip().lower() in ("1", "true", "yes"),
         executor=choice("NORDLEDGER_EXECUTOR", EXECUTORS),
+        lake_url=lake_url(env.get("NORDLEDGER_LAKE_URL", "").strip()),
+        s3_endpoint=(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+        s3_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
+        marts_postgres=marts_postgres(env),
     )
+
+
+def marts_postgres(env: Mapping[str, str]) -> MartsPostgres | None:
+    def get(name: str, default: str) -> str:
+        return env.get(f"NORDLEDGER_MARTS_PG_{name}", "").strip() or default
+
+    host = get("HOST", "")
+    if not host:
+        return None
+    port = get("PORT", "5432")
+    if not port.isdigit():
+        raise ValueError(f"NORDLEDGER_MARTS_PG_PORT must be a port number, got {port!r}")
+    return MartsPostgres(
+        host=host,
+        port=int(port),
+        database=get("DB", "nordledger"),
+        user=get("USER", "nordledger"),
+        schema=get("SCHEMA", "marts"),
+        reader_role=get("READER", "nordledger_bi"),
+        sslmode=get("SSLMODE", "prefer"),
+    )
+
+
+def lake_url(value: str) -> str | None:
+    if not value:
+        return None
+    bucket = value.removeprefix("s3://").split("/", 1)[0]
+    if not value.startswith("s3://") or not bucket:
+        raise ValueError(f"NORDLEDGER_LAKE_URL must be s3://bucket[/prefix], got {value!r}")
+    return value.rstrip("/")
 
 
 def read_secret(name: str) -> str | None:

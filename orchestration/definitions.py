@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 
@@ -66,14 +67,32 @@ def executor(name: str) -> dg.ExecutorDefinition:
     return EXECUTORS[name]
 
 
+def postgres_target(settings: Settings) -> dict[str, Any]:
+    """The Warehouse resource's fields for the marts' PostgreSQL copy (none when it is not configured)."""
+    pg = settings.marts_postgres
+    if pg is None:
+        return {}
+    return {
+        "postgres_host": pg.host,
+        "postgres_port": pg.port,
+        "postgres_database": pg.database,
+        "postgres_user": pg.user,
+        "postgres_schema": pg.schema,
+        "postgres_reader_role": pg.reader_role,
+        "postgres_sslmode": pg.sslmode,
+    }
+
+
 def resources(settings: Settings) -> dict[str, object]:
     return {
         "erp": ErpClients.from_settings(settings),
         "bank": BankClients.from_settings(settings),
         "lake": Lake(
-            root=str(settings.lake_root),
+            root=settings.lake_location,
             max_shrink=settings.volume_guard_max_shrink,
             group_read=settings.group_read,
+            s3_endpoint=settings.s3_endpoint,
+            s3_region=settings.s3_region,
         ),
         "dbt": WarehouseDbt(
             project_dir=str(dbt_project(settings.dbt_target).project_dir),
@@ -82,7 +101,10 @@ def resources(settings: Settings) -> dict[str, object]:
             dbt_executable=dbt_executable(),
         ),
         "warehouse": Warehouse(
-            build_db=str(settings.build_db), published_db=str(settings.published_db), group_read=settings.group_read
+            build_db=str(settings.build_db),
+            published_db=str(settings.published_db),
+            group_read=settings.group_read,
+            **postgres_target(settings),
         ),
     }
 

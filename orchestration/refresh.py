@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
-import pyarrow.parquet as pq
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
-from assets.lake import PART, PRIVATE, ensure_dir, partition_dir
+from assets.lake import PRIVATE, ensure_dir
+from assets.lake_store import lake_store
 from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from connectors.bank import TokenStore, consent_expiry
 from connectors.companies import CompaniesConfig, Company
@@ -41,10 +41,11 @@ PAUSE_PREFIX = "nordledger/paused/"
 
 def company_fiscal_years(settings: Settings, company: Company) -> list[dict]:
     """The company's fiscal years as last extracted: [{fiscal_year, start_date, end_date, is_locked}]."""
-    path = partition_dir(settings.lake_root, company.erp, "periods", company.id, None) / PART
-    if not path.exists():
+    lake = lake_store(settings)
+    stored = lake.open_stored(lake.partition(company.erp, "periods", company.id, None))
+    if stored is None:
         return []
-    return pq.read_table(path, columns=["fiscal_year", "start_date", "end_date", "is_locked"]).to_pylist()
+    return stored.read(columns=["fiscal_year", "start_date", "end_date", "is_locked"]).to_pylist()
 
 
 def open_fiscal_year_keys(settings: Settings, config: CompaniesConfig, company: Company) -> list[str]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from assets.lake import ACCEPT_TAG, StoredCompany, archive_company, stored_companies
+from assets.lake import ACCEPT_TAG, StoredCompany
+from assets.lake_store import LakeStore, open_lake
 from connectors import registry
 from connectors.companies import CompaniesConfig
 
@@ -32,9 +33,10 @@ def claimed_sources(config: CompaniesConfig, company_id: str) -> set[str]:
     return sources
 
 
-def stale(lake_root: Path, config: CompaniesConfig) -> list[StoredCompany]:
-    """Partitions in the lake that no configured company claims."""
-    return [s for s in stored_companies(lake_root) if s.source not in claimed_sources(config, s.company)]
+def stale(lake: LakeStore | Path, config: CompaniesConfig) -> list[StoredCompany]:
+    """Partitions in the lake (a store, or a folder's path) that no configured company claims."""
+    store = open_lake(lake) if isinstance(lake, Path) else lake
+    return [s for s in store.stored_companies() if s.source not in claimed_sources(config, s.company)]
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,13 @@ class Archived:
     source: str
     rows: int
     endpoints: int
-    to: Path
+    to: str  # the archive's folder or s3:// prefix
 
 
-def remove(lake_root: Path, config: CompaniesConfig, company_ids: list[str]) -> list[Archived]:
+def remove(lake: LakeStore | Path, config: CompaniesConfig, company_ids: list[str]) -> list[Archived]:
     """Archive each named company's stale partitions; refuse a company the file still claims whole."""
-    found = stale(lake_root, config)
+    store = open_lake(lake) if isinstance(lake, Path) else lake
+    found = stale(store, config)
     plan: list[StoredCompany] = []
     for company_id in company_ids:
         mine = [s for s in found if s.company == company_id]
@@ -58,12 +61,12 @@ def remove(lake_root: Path, config: CompaniesConfig, company_ids: list[str]) -> 
                     f"company {company_id!r} is still in the companies file ({config.by_id[company_id].erp}): "
                     "delete its entry first, then run remove again (nordledger never rewrites that file)"
                 )
-            raise RemovalError(f"company {company_id!r} has no partitions in the lake {lake_root}/raw")
+            raise RemovalError(f"company {company_id!r} has no partitions in the lake {store.url}/raw")
         plan += mine
     archived = []
     for stored in plan:
-        rows = stored.rows
-        to = archive_company(lake_root, stored)
+        rows = store.rows(stored)
+        to = store.archive(stored)
         archived.append(Archived(stored.company, stored.source, rows, len(stored.directories), to))
     return archived
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG
-from assets.lake import PART, partition_dir
+from assets.lake_store import lake_store
 from assets.partitions import COMPANY, FISCAL_YEAR, fiscal_year_keys
 from connectors.companies import CompaniesConfig, Company
 from orchestration.recovery import reap_dead_runs
@@ -188,11 +188,11 @@ def stored_fiscal_years(pipeline: Pipeline, company: Company) -> set[str]:
     endpoints = company.spec.endpoints_in("fiscal_year")
     if not endpoints:
         return set()
-    lake = pipeline.settings.lake_root
+    lake = lake_store(pipeline.settings)
     return {
         key
         for key in fiscal_year_keys(pipeline.config)
-        if (partition_dir(lake, endpoints[0].source, endpoints[0].name, company.id, key) / PART).exists()
+        if lake.open_stored(lake.partition(endpoints[0].source, endpoints[0].name, company.id, key)) is not None
     }
 
 

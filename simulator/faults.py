@@ -69,6 +69,10 @@ class FaultQueue:
             self._queues.clear()
             self.mode = None
 
+    def queued(self) -> dict[str, int]:
+        with self._lock:
+            return {api: len(queue) for api, queue in sorted(self._queues.items())}
+
     def take(self, api: str) -> Fault | None:
         with self._lock:
             queue = self._queues.get(api)
@@ -118,10 +122,13 @@ async def admin_tamper(request: Request) -> Response:
 async def admin_faults(request: Request) -> Response:
     """POST {"api": "fennoa", "status": 429, "count": 2, "retry_after": "1", "delay": 0} queues faults;
     POST {"mode": {"rate": 0.05, "seed": 7, "kinds": [...], "apis": [...]}} starts the fault mode;
-    GET reports what was injected; DELETE clears everything."""
+    GET reports what the fault mode injected and how many queued faults are left per API; DELETE clears everything."""
     if request.method == "GET":
         return JSONResponse(
-            {"injected": [{"api": a, "kind": k, "count": n} for (a, k), n in sorted(FAULTS.log.items())]}
+            {
+                "injected": [{"api": a, "kind": k, "count": n} for (a, k), n in sorted(FAULTS.log.items())],
+                "queued": FAULTS.queued(),
+            }
         )
     if request.method == "DELETE":
         FAULTS.clear()

@@ -16,14 +16,10 @@ import dagster as dg
 from assets.extract.incremental import INCREMENTAL, REFRESH_TAG, merged, plan
 from assets.lake import (
     ACCEPT_TAG,
-    PART,
     VolumeDropError,
     VolumeGuard,
     accepted_keys,
     is_accepted,
-    partition_dir,
-    remove_partition,
-    write_partition,
 )
 from assets.partitions import group_name, run_partition_keys, split_key
 from assets.resources import ErpClients, Lake
@@ -130,9 +126,10 @@ def _extract_partition(
     accepted: frozenset[str],
     out: list[dict],
 ) -> None:
-    directory = partition_dir(lake.path, endpoint.source, endpoint.name, company, fiscal_year)
+    store = lake.store
+    directory = store.partition(endpoint.source, endpoint.name, company, fiscal_year)
     guard = VolumeGuard(
-        lake.path,
+        store.url,
         endpoint.source,
         endpoint.name,
         company,
@@ -142,13 +139,13 @@ def _extract_partition(
     )
     if fiscal_year is None:
         pages_before = client.pages_fetched
-        written = write_partition(directory, endpoint.schema, endpoint.fetch(client), guard, lake.modes)
+        written = store.write(directory, endpoint.schema, endpoint.fetch(client), guard, lake.modes)
         start = end = None
         mode = "full"
     else:
         periods = periods_for_key(client.fiscal_periods(), fiscal_year)
         if not periods:
-            removed = remove_partition(directory, guard)
+            removed = store.remove(directory, guard)
             context.log.info(
                 f"{endpoint.source} company '{company}': no fiscal year ends in "
                 f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else "")
@@ -169,15 +166,17 @@ def _extract_partition(
             return
         pages_before = client.pages_fetched
         incremental = endpoint.incremental if incremental_run else None
-        how = plan(directory / PART, endpoint.schema, incremental, periods) if incremental else None
+        how = plan(store.open_stored(directory), endpoint.schema, incremental, periods) if incremental else None
         if incremental is not None and how is not None and how.since is not None:
             stale, fresh = incremental.changes(client, periods, how.since)
-            batches = merged(directory / PART, incremental.key, stale, fresh)
+            stored = store.open_stored(directory)
+            assert stored is not None  # plan() found it
+            batches = merged(stored, incremental.key, stale, fresh)
             mode = f"incremental: {len(stale)} changed since {how.since}"
         else:
             batches = itertools.chain.from_iterable(endpoint.fetch(client, p) for p in periods)
             mode = "full" + (f" ({how.reason})" if how is not None else "")
-        written = write_partition(directory, endpoint.schema, batches, guard, lake.modes)
+        written = store.write(directory, endpoint.schema, batches, guard, lake.modes)
         start, end = periods[0].start.isoformat(), periods[-1].end.isoformat()
     degraded = _degraded(endpoint, client)
     for what in degraded:

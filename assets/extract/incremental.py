@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,11 +30,12 @@ class Plan:
     reason: str
 
 
-def plan(part: Path, schema: pa.Schema, incremental: Incremental, periods: list[FiscalPeriod]) -> Plan:
-    """Whether the stored partition can be brought up to date from its changes, and since when."""
-    if not part.exists():
+def plan(
+    stored: pq.ParquetFile | None, schema: pa.Schema, incremental: Incremental, periods: list[FiscalPeriod]
+) -> Plan:
+    """Whether the stored partition (None: there is none) can be brought up to date from its changes, and since when."""
+    if stored is None:
         return Plan(None, "nothing stored yet")
-    stored = pq.ParquetFile(part)
     if not stored.schema_arrow.equals(schema):
         return Plan(None, "stored partition has an older layout")
     table = stored.read(columns=[incremental.cursor, incremental.period])
@@ -51,12 +51,14 @@ def plan(part: Path, schema: pa.Schema, incremental: Incremental, periods: list[
     return Plan((newest - incremental.overlap).isoformat(timespec="seconds"), "changes since the newest stored version")
 
 
-def merged(part: Path, key: str, stale: set[str], fresh: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def merged(
+    stored: pq.ParquetFile, key: str, stale: set[str], fresh: Iterator[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
     """The stored rows whose `key` did not change, batch by batch, then the changed records' new rows."""
     drop = pa.array(sorted(stale), type=pa.string())
 
     def kept() -> Iterator[pa.RecordBatch]:
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=STORED_BATCH_ROWS):
+        for batch in stored.iter_batches(batch_size=STORED_BATCH_ROWS):
             yield batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=drop))) if len(drop) else batch
 
     return itertools.chain(kept(), fresh)

@@ -148,6 +148,7 @@ def companies() -> None:
 
     import dagster as dg
 
+    from assets.lake_store import lake_store
     from orchestration.refresh import consents, is_paused, pause_record
     from orchestration.removal import stale
 
@@ -182,7 +183,7 @@ def companies() -> None:
             click.echo(f"  bank {connection.id}: consent {consent.state}{until}; {variables}")
             if consent.state != "ok":
                 click.echo(f"    renew with: nordledger bank authorize {connection.id}")
-    leftovers = stale(settings.lake_root, config)
+    leftovers = stale(lake_store(settings), config)
     if leftovers:
         click.echo("\nIn the lake but not claimed by the companies file (archive with `nordledger remove <company>`):")
         for s in leftovers:
@@ -326,6 +327,7 @@ def remove(company_ids: tuple[str, ...], no_warehouse: bool) -> None:
     """
     import dagster as dg
 
+    from assets.lake_store import lake_store
     from orchestration.definitions import build_pipeline
     from orchestration.removal import RemovalError, accept_tags
     from orchestration.removal import remove as archive
@@ -333,7 +335,7 @@ def remove(company_ids: tuple[str, ...], no_warehouse: bool) -> None:
 
     settings, config = _load()
     try:
-        archived = archive(settings.lake_root, config, list(company_ids))
+        archived = archive(lake_store(settings), config, list(company_ids))
     except RemovalError as exc:
         raise click.ClickException(str(exc)) from None
     for a in archived:

@@ -71,12 +71,12 @@ def embedded(tmp_path_factory, simulator_url):
 @pytest.fixture(scope="session")
 def scaled(tmp_path_factory, simulator_url, embedded):
     """The production shape: dagster.prod.yaml on a PostgreSQL cluster, NORDLEDGER_EXECUTOR=celery with
-    two Celery workers (separate processes, one task at a time each) on a Redis broker."""
+    two Celery workers (separate processes, one task at a time each) on a Redis broker, the lake on S3 (moto)."""
     tmp = tmp_path_factory.mktemp("scaled")
     home = tmp / "dagster_home"
     home.mkdir()
     shutil.copy(INSTANCE_DIR / "dagster.prod.yaml", home / "dagster.yaml")
-    with services.postgres(("dagster",)) as pg, services.redis() as broker:
+    with services.postgres(("dagster", "marts")) as pg, services.redis() as broker, services.s3() as s3:
         env = {
             "NORDLEDGER_COMPANIES_FILE": str(write_companies(tmp / "companies.yaml", simulator_url)),
             "NORDLEDGER_DATA_DIR": str(tmp / "data"),
@@ -85,6 +85,12 @@ def scaled(tmp_path_factory, simulator_url, embedded):
             "NORDLEDGER_CELERY_BACKEND": broker,
             "DAGSTER_HOME": str(home),
             **pg.env("dagster"),
+            **s3.env("lake"),
+            "NORDLEDGER_MARTS_PG_HOST": pg.host,
+            "NORDLEDGER_MARTS_PG_PORT": str(pg.port),
+            "NORDLEDGER_MARTS_PG_DB": "marts",
+            "NORDLEDGER_MARTS_PG_USER": pg.user,
+            "NORDLEDGER_MARTS_PG_PASSWORD": pg.password,
         }
         mp = pytest.MonkeyPatch()
         for key, value in env.items():
@@ -107,7 +113,7 @@ def scaled(tmp_path_factory, simulator_url, embedded):
             wait_until_ready(worker, tmp / f"worker-{i}.log")
         try:
             with dg.DagsterInstance.get() as instance:
-                yield {**run_pipeline(instance, simulator_url), "workers": workers, "logs": tmp}
+                yield {**run_pipeline(instance, simulator_url), "workers": workers, "logs": tmp, "s3": s3, "pg": pg}
         finally:
             for worker in workers:
                 worker.terminate()
@@ -117,3 +123,10 @@ def scaled(tmp_path_factory, simulator_url, embedded):
                 except subprocess.TimeoutExpired:
                     worker.kill()
             mp.undo()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A PostgreSQL cluster with no databases yet, for tests that create their own (test_marts_postgres.py)."""
+    with services.postgres(()) as pg:
+        yield pg

@@ -130,3 +130,54 @@ def redis() -> Iterator[str]:
         server.terminate()
         server.wait(30)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class S3:
+    endpoint: str
+    bucket: str
+    access_key: str
+    secret_key: str
+
+    def env(self, prefix: str) -> dict[str, str]:
+        """What connectors.settings and the AWS SDKs read for a lake at s3://<bucket>/<prefix>."""
+        return {
+            "NORDLEDGER_LAKE_URL": f"s3://{self.bucket}/{prefix}",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": "eu-north-1",
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
+
+@contextlib.contextmanager
+def s3(bucket: str = "nordledger-lake") -> Iterator[S3]:
+    """moto's S3 server in its own process, with one empty bucket."""
+    import sys
+
+    import pyarrow.fs as pafs
+
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="nordledger-moto-"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "moto.log", "wb"),  # noqa: SIM115
+    )
+    try:
+        wait_for_port(port, server, "moto_server")
+        found = S3(f"http://127.0.0.1:{port}", bucket, "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(24))
+        fs = pafs.S3FileSystem(
+            access_key=found.access_key,
+            secret_key=found.secret_key,
+            endpoint_override=f"127.0.0.1:{port}",
+            scheme="http",
+            region="eu-north-1",
+            allow_bucket_creation=True,
+        )
+        fs.create_dir(bucket)
+        yield found
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(root, ignore_errors=True)
