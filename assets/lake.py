@@ -298,6 +298,9 @@ class FolderLake:
     def display(self, partition: str) -> str:
         return partition
 
+    def has_partition(self, partition: str) -> bool:
+        return (Path(partition) / PART).exists()
+
     def open_stored(self, partition: str) -> pq.ParquetFile | None:
         part = Path(partition) / PART
         return pq.ParquetFile(part) if part.exists() else None

@@ -12,6 +12,7 @@ invisible; a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -66,6 +67,9 @@ class S3Location:
         return pafs.S3FileSystem(**options)
 
 
+READ_ATTEMPTS = 4
+
+
 class ObjectLake:
     """The lake under one S3 prefix; partitions are keys, `str` paths as pyarrow's S3FileSystem takes them."""
 
@@ -91,10 +95,23 @@ class ObjectLake:
         return [i for i in self.fs.get_file_info(selector) if i.type == pafs.FileType.File]
 
     def open_stored(self, partition: str) -> pq.ParquetFile | None:
-        key = f"{partition}/{PART}"
-        if self._info(key).type != pafs.FileType.File:
-            return None
-        return pq.ParquetFile(self.fs.open_input_file(key))
+        """The partition's file, read whole in one GET: a copy that replaces it meanwhile cannot mix two
+        versions into one read (range requests could). It can make the read fail (the GET asks for the size
+        the HEAD before it saw), which is then tried again, a few times."""
+        for attempt in range(READ_ATTEMPTS):
+            if not self.has_partition(partition):
+                return None
+            try:
+                with self.fs.open_input_file(f"{partition}/{PART}") as stored:
+                    return pq.ParquetFile(pa.BufferReader(stored.read()))
+            except (pa.ArrowInvalid, OSError):
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+        return None
+
+    def has_partition(self, partition: str) -> bool:
+        return self._info(f"{partition}/{PART}").type == pafs.FileType.File
 
     def stored_rows(self, partition: str) -> int:
         stored = self.open_stored(partition)
@@ -146,12 +163,20 @@ class ObjectLake:
                     if not guard.accepted:
                         raise guard.error(stored, rows)
                     self._to_trash(partition)
-            self.fs.copy_file(staging, target)
-        finally:
-            # a failed write's stream still completed its (truncated) staging object: never leave it
-            if self._info(staging).type == pafs.FileType.File:
-                self.fs.delete_file(staging)
+            self.fs.copy_file(staging, target)  # one CopyObject: up to S3's 5 GB per object
+        except BaseException:
+            # a failed write's stream still completed its (truncated) staging object: never leave it, and
+            # never let the clean-up hide why the write failed (a leftover is swept later)
+            with contextlib.suppress(Exception):
+                self._delete_if_present(staging)
+            raise
+        with contextlib.suppress(OSError):  # the partition is replaced; a leftover staging object is swept later
+            self._delete_if_present(staging)
         return WrittenPartition(self.display(target), rows, self._info(target).size or 0)
+
+    def _delete_if_present(self, key: str) -> None:
+        if self._info(key).type == pafs.FileType.File:
+            self.fs.delete_file(key)
 
     def remove(self, partition: str, guard: VolumeGuard | None = None) -> bool:
         objects = self._listing(partition, recursive=True)
@@ -180,7 +205,7 @@ class ObjectLake:
 
     def rows(self, stored: StoredCompany) -> int:
         return sum(
-            pq.ParquetFile(self.fs.open_input_file(i.path)).metadata.num_rows
+            self.stored_rows(i.path.rsplit("/", 1)[0])
             for folder in stored.directories
             for i in self._listing(folder, recursive=True)
             if i.base_name == PART

@@ -24,7 +24,7 @@ from packaging import version
 from assets.company_tables import company_rows, company_tables_dir, write_company_tables
 from assets.lake import PRIVATE, ensure_dir
 from connectors.companies import CompaniesConfig
-from connectors.settings import DBT_PROJECT_DIR, Settings
+from connectors.settings import DBT_PROJECT_DIR, Settings, read_secret
 
 WRITER_POOL = "duckdb_writer"
 
@@ -175,8 +175,18 @@ def dbt_vars_argument(settings: Settings) -> str:
 def prepare_dbt_build(config: CompaniesConfig, settings: Settings) -> str:
     """Write the companies' tables a build reads and return its --vars: what every dbt build of a warehouse
     starts from (the warehouse step's, and the bench's and tests' direct ones)."""
+    if settings.lake_url:
+        missing = [name for name in S3_KEY_PAIR if not read_secret(name)]
+        if missing:  # DuckDB would sign nothing and S3 answer 403 for every file
+            raise RuntimeError(
+                f"the lake is on S3 ({settings.lake_url}) and dbt's DuckDB reads it with a key pair: "
+                f"{' and '.join(missing)} not set (an IAM role alone is not enough for DuckDB yet)"
+            )
     write_company_tables(company_rows(config), company_tables_dir(settings))
     return dbt_vars_argument(settings)
+
+
+S3_KEY_PAIR = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")  # what the local_s3 profile's secret reads
 
 
 def start_parse(settings: Settings) -> subprocess.Popen[bytes]:

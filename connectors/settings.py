@@ -23,9 +23,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -129,9 +131,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lake_root=path("NORDLEDGER_LAKE_ROOT", data_dir / "lake"),
         warehouse_dir=path("NORDLEDGER_WAREHOUSE_DIR", data_dir / "warehouse"),
         secrets_dir=path("NORDLEDGER_SECRETS_DIR", data_dir / "secrets"),
-        # the lake on S3 needs the target that loads httpfs and its secret
-        dbt_target=env.get("NORDLEDGER_DBT_TARGET")
-        or ("local_s3" if env.get("NORDLEDGER_LAKE_URL", "").strip() else "local"),
+        dbt_target=dbt_target(env),
         http_timeout=float(env["NORDLEDGER_HTTP_TIMEOUT"]) if env.get("NORDLEDGER_HTTP_TIMEOUT") else None,
         http_max_attempts=int(env.get("NORDLEDGER_HTTP_MAX_ATTEMPTS", "6")),
         http_base_delay=float(env.get("NORDLEDGER_HTTP_BASE_DELAY", "0.5")),
@@ -141,40 +141,93 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         group_read=env.get("NORDLEDGER_GROUP_READ", "").strip().lower() in ("1", "true", "yes"),
         executor=choice("NORDLEDGER_EXECUTOR", EXECUTORS),
         lake_url=lake_url(env.get("NORDLEDGER_LAKE_URL", "").strip()),
-        s3_endpoint=(env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").strip() or None,
+        s3_endpoint=s3_endpoint((env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").strip()),
         s3_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
         marts_postgres=marts_postgres(env),
     )
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's
+PG_NAME = re.compile(r"[a-z][a-z0-9_]{0,52}")  # plain identifiers; room for the staging schema's suffix
+
+
 def marts_postgres(env: Mapping[str, str]) -> MartsPostgres | None:
+    """The marts' PostgreSQL copy, checked when the settings load (not first when the publish step runs)."""
+
     def get(name: str, default: str) -> str:
         return env.get(f"NORDLEDGER_MARTS_PG_{name}", "").strip() or default
 
     host = get("HOST", "")
     if not host:
+        orphans = sorted(k for k, v in env.items() if k.startswith("NORDLEDGER_MARTS_PG_") and v.strip())
+        if orphans:
+            raise ValueError(f"{', '.join(orphans)} set but NORDLEDGER_MARTS_PG_HOST is not: set it, or unset them")
         return None
     port = get("PORT", "5432")
-    if not port.isdigit():
+    if not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"NORDLEDGER_MARTS_PG_PORT must be a port number, got {port!r}")
-    return MartsPostgres(
+    # beyond loopback, refuse a connection an attacker on the way could downgrade to clear text
+    sslmode = get("SSLMODE", "prefer" if host in LOOPBACK_HOSTS else "require")
+    if sslmode not in SSLMODES:
+        raise ValueError(f"NORDLEDGER_MARTS_PG_SSLMODE must be one of {', '.join(SSLMODES)}, got {sslmode!r}")
+    target = MartsPostgres(
         host=host,
         port=int(port),
         database=get("DB", "nordledger"),
         user=get("USER", "nordledger"),
         schema=get("SCHEMA", "marts"),
         reader_role=get("READER", "nordledger_bi"),
-        sslmode=get("SSLMODE", "prefer"),
+        sslmode=sslmode,
     )
+    for name, value in (("SCHEMA", target.schema), ("READER", target.reader_role)):
+        if not PG_NAME.fullmatch(value) or value == "public" or value.startswith("pg_"):
+            raise ValueError(
+                f"NORDLEDGER_MARTS_PG_{name} must be a plain PostgreSQL name (lowercase letters, digits and _, "
+                f"starting with a letter, at most 53 characters; not public or pg_*), got {value!r}"
+            )
+    return target
 
 
 def lake_url(value: str) -> str | None:
+    """s3://bucket[/prefix], normalised (no trailing /); refused when dbt's glob and pyarrow's keys could differ."""
     if not value:
         return None
-    bucket = value.removeprefix("s3://").split("/", 1)[0]
-    if not value.startswith("s3://") or not bucket:
-        raise ValueError(f"NORDLEDGER_LAKE_URL must be s3://bucket[/prefix], got {value!r}")
-    return value.rstrip("/")
+    bucket, _, prefix = value.removeprefix("s3://").partition("/")
+    prefix = prefix.rstrip("/")
+    if (
+        not value.startswith("s3://")
+        or not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket)
+        or "//" in prefix
+        or prefix.startswith("/")
+        or re.search(r"[*?\[\]{}\s\\]", prefix)
+    ):
+        raise ValueError(
+            f"NORDLEDGER_LAKE_URL must be s3://bucket[/prefix] (an S3 bucket name; a prefix without empty parts, "
+            f"blanks or glob characters), got {value!r}"
+        )
+    return f"s3://{bucket}" + (f"/{prefix}" if prefix else "")
+
+
+def s3_endpoint(value: str) -> str | None:
+    """An S3-compatible server's URL: scheme and host (and port), nothing else."""
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+        raise ValueError(f"AWS_ENDPOINT_URL must be http(s)://host[:port], got {value!r}")
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def dbt_target(env: Mapping[str, str]) -> str:
+    """NORDLEDGER_DBT_TARGET, by default the one that reads the lake where it is (local_s3 loads httpfs)."""
+    on_s3 = bool(env.get("NORDLEDGER_LAKE_URL", "").strip())
+    target = env.get("NORDLEDGER_DBT_TARGET", "").strip() or ("local_s3" if on_s3 else "local")
+    if on_s3 and target == "local":
+        raise ValueError(
+            "NORDLEDGER_DBT_TARGET=local cannot read a lake on S3 (NORDLEDGER_LAKE_URL): use local_s3, or leave it unset"
+        )
+    return target
 
 
 def read_secret(name: str) -> str | None:

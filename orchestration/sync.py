@@ -192,7 +192,7 @@ def stored_fiscal_years(pipeline: Pipeline, company: Company) -> set[str]:
     return {
         key
         for key in fiscal_year_keys(pipeline.config)
-        if lake.open_stored(lake.partition(endpoints[0].source, endpoints[0].name, company.id, key)) is not None
+        if lake.has_partition(lake.partition(endpoints[0].source, endpoints[0].name, company.id, key))
     }
 
 
