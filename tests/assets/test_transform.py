@@ -5,6 +5,7 @@ import importlib.metadata
 from pathlib import Path
 
 import dagster_dbt.core.resource
+import pytest
 from packaging import version
 
 from assets.transform import WarehouseDbt, build_failure, dbt_executable
@@ -66,3 +67,17 @@ def test_the_warm_parse_leaves_the_next_parse_nothing_to_redo(tmp_path):
     assert last_build_full_parse_reasons(settings) != []
     assert start_parse(settings).wait() == 0
     assert last_build_full_parse_reasons(settings) == []
+
+
+def test_a_build_on_an_s3_lake_without_the_key_pair_names_what_is_missing(tmp_path, monkeypatch):
+    from assets.transform import prepare_dbt_build
+    from connectors.companies import load_companies
+    from connectors.settings import PROJECT_ROOT, load_settings
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-this-one")
+    settings = load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path), "NORDLEDGER_LAKE_URL": "s3://nordledger-lake/x"})
+    config = load_companies(PROJECT_ROOT / "companies.yaml", require_env=False)
+    with pytest.raises(RuntimeError, match="AWS_ACCESS_KEY_ID not set") as caught:
+        prepare_dbt_build(config, settings)
+    assert "not-this-one" not in str(caught.value)

@@ -178,3 +178,55 @@ def test_runs_execute_in_process_unless_the_setting_asks_for_a_process_per_step(
     assert {j.executor_def.name for j in many.resolve_all_job_defs()} == {"multiprocess"}
     with pytest.raises(ValueError, match="NORDLEDGER_EXECUTOR must be one of in_process, multiprocess, celery, k8s"):
         load_settings({**env, "NORDLEDGER_EXECUTOR": "dask"})
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"NORDLEDGER_LAKE_URL": "s3://nordledger//lake"}, "NORDLEDGER_LAKE_URL must be s3://bucket"),
+        ({"NORDLEDGER_LAKE_URL": "s3://nordledger/lake*"}, "NORDLEDGER_LAKE_URL must be s3://bucket"),
+        ({"NORDLEDGER_LAKE_URL": "gs://nordledger/lake"}, "NORDLEDGER_LAKE_URL must be s3://bucket"),
+        ({"NORDLEDGER_LAKE_URL": "s3://nordledger", "NORDLEDGER_DBT_TARGET": "local"}, "use local_s3"),
+        ({"AWS_ENDPOINT_URL": "localhost:9000"}, r"AWS_ENDPOINT_URL must be http\(s\)://host\[:port\]"),
+        ({"AWS_ENDPOINT_URL": "http://minio:9000/bucket"}, r"AWS_ENDPOINT_URL must be http\(s\)://host\[:port\]"),
+        ({"NORDLEDGER_MARTS_PG_PASSWORD": "x"}, "NORDLEDGER_MARTS_PG_PASSWORD set but NORDLEDGER_MARTS_PG_HOST is not"),
+        ({"NORDLEDGER_MARTS_PG_HOST": "db", "NORDLEDGER_MARTS_PG_PORT": "0"}, "NORDLEDGER_MARTS_PG_PORT must be"),
+        ({"NORDLEDGER_MARTS_PG_HOST": "db", "NORDLEDGER_MARTS_PG_SCHEMA": "Marts"}, "NORDLEDGER_MARTS_PG_SCHEMA must"),
+        ({"NORDLEDGER_MARTS_PG_HOST": "db", "NORDLEDGER_MARTS_PG_READER": "pg_bi"}, "NORDLEDGER_MARTS_PG_READER must"),
+        ({"NORDLEDGER_MARTS_PG_HOST": "db", "NORDLEDGER_MARTS_PG_SSLMODE": "on"}, "NORDLEDGER_MARTS_PG_SSLMODE must"),
+    ],
+)
+def test_scale_out_settings_refuse_what_would_be_read_differently_or_in_clear_text(tmp_path, env, error):
+    with pytest.raises(ValueError, match=error):
+        load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path), **env})
+
+
+def test_the_s3_lake_and_the_marts_database_switch_by_settings_alone(tmp_path):
+    from orchestration.definitions import resources
+
+    base = {"NORDLEDGER_DATA_DIR": str(tmp_path)}
+    local = load_settings(base)
+    assert (local.lake_location, local.dbt_target, local.marts_postgres) == (str(tmp_path / "lake"), "local", None)
+    s3 = load_settings(
+        {
+            **base,
+            "NORDLEDGER_LAKE_URL": "s3://nordledger-lake/office/",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9000/",
+            "AWS_DEFAULT_REGION": "eu-north-1",
+            "NORDLEDGER_MARTS_PG_HOST": "bi-db.internal",
+        }
+    )
+    assert (s3.lake_location, s3.s3_endpoint, s3.s3_region, s3.dbt_target) == (
+        "s3://nordledger-lake/office",
+        "http://127.0.0.1:9000",
+        "eu-north-1",
+        "local_s3",
+    )
+    assert s3.marts_postgres is not None and s3.marts_postgres.sslmode == "require"  # beyond loopback: TLS
+    lake, warehouse = resources(s3)["lake"], resources(s3)["warehouse"]
+    assert lake.root == "s3://nordledger-lake/office" and lake.store.partition(
+        "fennoa", "ledger", "aurora", "2025"
+    ) == ("nordledger-lake/office/raw/fennoa/ledger/company=aurora/fiscal_year=2025")
+    assert warehouse.postgres_host == "bi-db.internal" and "password" not in str(warehouse.model_dump())
+    with pytest.raises(ValueError, match="would escape the lake root"):
+        lake.store.partition("fennoa", "ledger", "../aurora", "2025")
