@@ -114,8 +114,12 @@ class ObjectLake:
         return self._info(f"{partition}/{PART}").type == pafs.FileType.File
 
     def stored_rows(self, partition: str) -> int:
-        stored = self.open_stored(partition)
-        return 0 if stored is None else stored.metadata.num_rows
+        """From the footer alone (two range requests, not the whole file): only the partition's own writer,
+        which its pool keeps alone, asks this of a file it is about to replace."""
+        if not self.has_partition(partition):
+            return 0
+        with self.fs.open_input_file(f"{partition}/{PART}") as stored:
+            return pq.ParquetFile(stored).metadata.num_rows
 
     def staging(self, partition: str) -> list[str]:
         """The partition's staging objects (a write in progress, or a killed writer's leftover)."""

@@ -164,8 +164,9 @@ class Warehouse(dg.ConfigurableResource):
     build_db: str
     published_db: str
     group_read: bool = False  # the published copy readable by the owner's group (a BI service account)
-    # The marts also in PostgreSQL (host None: not); the password is read from NORDLEDGER_MARTS_PG_PASSWORD
-    # when the publish step runs, so it is never part of the resource's config.
+    # The marts also in PostgreSQL (host None: not): connectors.settings.MartsPostgres's fields, prefixed, whose
+    # defaults these repeat; the password is read from NORDLEDGER_MARTS_PG_PASSWORD when the publish step runs,
+    # so it is never part of the resource's config.
     postgres_host: str | None = None
     postgres_port: int = 5432
     postgres_database: str = "nordledger"

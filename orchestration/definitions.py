@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import dagster as dg
@@ -68,19 +68,10 @@ def executor(name: str) -> dg.ExecutorDefinition:
 
 
 def postgres_target(settings: Settings) -> dict[str, Any]:
-    """The Warehouse resource's fields for the marts' PostgreSQL copy (none when it is not configured)."""
+    """The Warehouse resource's fields for the marts' PostgreSQL copy (none when it is not configured):
+    each field of the settings' MartsPostgres, prefixed."""
     pg = settings.marts_postgres
-    if pg is None:
-        return {}
-    return {
-        "postgres_host": pg.host,
-        "postgres_port": pg.port,
-        "postgres_database": pg.database,
-        "postgres_user": pg.user,
-        "postgres_schema": pg.schema,
-        "postgres_reader_role": pg.reader_role,
-        "postgres_sslmode": pg.sslmode,
-    }
+    return {} if pg is None else {f"postgres_{name}": value for name, value in asdict(pg).items()}
 
 
 def resources(settings: Settings) -> dict[str, object]:
