@@ -74,7 +74,7 @@ simulator: install
 # third worker on two cores took make test from 7:03 to 6:30 (the suite needs some 12 CPU-minutes either way).
 TEST_JOBS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install
-	$(BIN)/python -m pytest -q -n $(or $(JOBS),$(TEST_JOBS)) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(or $(JOBS),$(TEST_JOBS)) --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(BIN)/python -m pytest -q -n $(or $(JOBS),auto) --dist loadfile -m "not e2e"

@@ -91,7 +91,7 @@ def run_pipeline(work: Path, concurrent: bool = False) -> dict:
 
 
 def dbt_command(args: list[str], settings, target: Path) -> float:
-    from assets.transform import dbt_executable, prepare_dbt_build
+    from assets.transform import FILE_LOG, dbt_executable, prepare_dbt_build
     from connectors.companies import load_companies
     from connectors.settings import DBT_PROJECT_DIR
 
@@ -99,6 +99,7 @@ def dbt_command(args: list[str], settings, target: Path) -> float:
     command = [
         dbt_executable(),
         *args,
+        *FILE_LOG,  # the warehouse step's file log
         "--vars",
         prepare_dbt_build(config, settings),
         "--target-path",

@@ -137,7 +137,12 @@ def office_table(r: dict) -> list[str]:
         [
             "",
             f"Procountor: {r['erps'].get('procountor', 0)} companies on {r['procountor_api_clients']} API client(s) "
-            f"held to 20 requests/s by the simulator (the connector: 18/s per client): {procountor['requests']} "
+            + (
+                "held to 18 requests/s by the connector's limiter (the warm simulator serves from memory): "
+                if r.get("simulator") == "warm"
+                else "held to 20 requests/s by the simulator (the connector: 18/s per client): "
+            )
+            + f"{procountor['requests']} "
             f"requests ({procountor['list_pages']} list pages, {procountor['batches']} detail batches), "
             f"{r.get('extract_steps_by_erp_s', {}).get('procountor', '-')} s in its extract steps.",
         ]
@@ -161,6 +166,19 @@ def office_table(r: dict) -> list[str]:
             " total - the time in which some step was running)."
             if concurrent
             else "The jobs ran one after another in one process."
+        ),
+        *(
+            [
+                f"The simulator was {r['simulator']} ("
+                + (
+                    "a first, unreported backfill had rendered every answer"
+                    if r["simulator"] == "warm"
+                    else "it rendered every answer during this backfill"
+                )
+                + f") and spent {r['simulator_cpu_s']} s of CPU serving it, on the same cores."
+            ]
+            if "simulator" in r
+            else []
         ),
         *shared,
     ]

@@ -21,9 +21,12 @@ from assets.transform import WarehouseDbt, build_dbt_assets, dbt_executable, dbt
 from connectors.companies import CompaniesConfig, load_companies
 from connectors.settings import DBT_PROJECT_DIR, Settings, load_settings
 from orchestration.consent_check import build_consent_check
+from orchestration.dagster_env import apply_dagster_env
 from orchestration.jobs import Jobs, bank_jobs, erp_jobs, warehouse_job
 from orchestration.schedules import build_schedules
 from orchestration.sensors import build_sensors
+
+apply_dagster_env()  # this process creates runs too (in-process runs, and a code server's launches)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from connectors.settings import PROJECT_ROOT
+from orchestration.dagster_env import with_dagster_env
 
 SIMULATOR_PORT = 8765
 
@@ -129,6 +130,7 @@ def run_dev(port: int = 3000) -> int:
             str(port),
         ],
         cwd=PROJECT_ROOT,
+        env=with_dagster_env(dict(os.environ)),  # its webserver and daemon create the runs
     )
     previous = signal.signal(signal.SIGTERM, lambda *_: dagster.send_signal(signal.SIGTERM))
     try:

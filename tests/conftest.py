@@ -35,6 +35,13 @@ def pytest_configure(config):
     parse_manifest()
 
 
+def pytest_collection_modifyitems(config, items):
+    """The end-to-end tests first: `make test` hands files to its workers in this order
+    (`--no-loadscope-reorder`; xdist would start with the files of most tests, the quick ones), so
+    no file that builds a pipeline of its own starts last and leaves the other workers idle."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 def manifest_is_current() -> bool:
     """Whether dbt's manifest is newer than every file it is parsed from (what `make install` checks)."""
     from connectors.settings import DBT_PROJECT_DIR

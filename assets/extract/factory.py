@@ -58,23 +58,24 @@ def build_extract_asset(endpoint: Endpoint, partitions_def: dg.PartitionsDefinit
 
         results: list[dict] = []
         failures: list[str] = []
+        # One materialization per partition, yielded as soon as it is written: the run shows its progress, and
+        # a run that dies later still records what it wrote. Each carries that partition's own rows, requests
+        # and dates (a single-run backfill would otherwise stamp the run's total on every partition). A
+        # fiscal-year key the company has no fiscal year for is not materialized; a failed company's
+        # partitions not yet written are not.
         for company, years in sorted(by_company.items()):
             try:
-                _extract_company(context, endpoint, erp, lake, company, years, results, failures)
+                for r in _extract_company(context, endpoint, erp, lake, company, years, failures):
+                    results.append(r)
+                    if r["mode"] != "none":
+                        yield dg.AssetMaterialization(
+                            asset_key=context.asset_key,
+                            partition=keys[r["company"], r["fiscal_year"]],
+                            metadata={"dagster/row_count": r["rows"], **{k: v for k, v in r.items() if v is not None}},
+                        )
             except ConnectorError as exc:
                 context.log.error(str(exc))
                 failures.append(str(exc))
-        # One materialization per partition written, with that partition's own rows, requests and dates (a
-        # single-run backfill would otherwise stamp the run's total on every partition). A fiscal-year key
-        # the company has no fiscal year for is not materialized; a failed company's partitions are not.
-        for r in results:
-            if r["mode"] == "none":
-                continue
-            yield dg.AssetMaterialization(
-                asset_key=context.asset_key,
-                partition=keys[r["company"], r["fiscal_year"]],
-                metadata={"dagster/row_count": r["rows"], **{k: v for k, v in r.items() if v is not None}},
-            )
         context.log.info(
             f"{endpoint.source}/{endpoint.name}: {len(results)} partitions, "
             f"{sum(r['rows'] for r in results)} rows, {sum(r['requests'] for r in results)} requests\n"
@@ -97,18 +98,17 @@ def _extract_company(
     lake: Lake,
     company: str,
     years: list[str | None],
-    out: list[dict],
     refused: list[str],
-) -> None:
-    """Extract the company's partitions, appending each one's result to `out` as soon as it is written
-    and each partition the volume guard kept to `refused`; a connector error stops the company."""
+) -> Iterator[dict]:
+    """Extract the company's partitions, yielding each one's result as soon as it is written and appending
+    each partition the volume guard kept to `refused`; a connector error stops the company."""
     incremental_run = context.run.tags.get(REFRESH_TAG) == INCREMENTAL
     accepted = accepted_keys(context.run.tags.get(ACCEPT_TAG))
     with erp.client(company) as client:
         for fiscal_year in years:
             try:
-                _extract_partition(
-                    context, endpoint, lake, client, company, fiscal_year, incremental_run, accepted, out
+                yield _extract_partition(
+                    context, endpoint, lake, client, company, fiscal_year, incremental_run, accepted
                 )
             except VolumeDropError as exc:
                 context.log.error(str(exc))
@@ -124,8 +124,7 @@ def _extract_partition(
     fiscal_year: str | None,
     incremental_run: bool,
     accepted: frozenset[str],
-    out: list[dict],
-) -> None:
+) -> dict:
     store = lake.store
     directory = store.partition(endpoint.source, endpoint.name, company, fiscal_year)
     guard = VolumeGuard(
@@ -150,20 +149,17 @@ def _extract_partition(
                 f"{endpoint.source} company '{company}': no fiscal year ends in "
                 f"{fiscal_year}; nothing to extract" + (" (old partition removed)" if removed else "")
             )
-            out.append(
-                {
-                    "company": company,
-                    "fiscal_year": fiscal_year,
-                    "rows": 0,
-                    "requests": 0,
-                    "fiscal_year_start": None,
-                    "fiscal_year_end": None,
-                    "path": None,
-                    "mode": "none",
-                    "degraded": None,
-                }
-            )
-            return
+            return {
+                "company": company,
+                "fiscal_year": fiscal_year,
+                "rows": 0,
+                "requests": 0,
+                "fiscal_year_start": None,
+                "fiscal_year_end": None,
+                "path": None,
+                "mode": "none",
+                "degraded": None,
+            }
         pages_before = client.pages_fetched
         incremental = endpoint.incremental if incremental_run else None
         how = plan(store.open_stored(directory), endpoint.schema, incremental, periods) if incremental else None
@@ -185,24 +181,18 @@ def _extract_partition(
             + (f" fiscal year {fiscal_year}" if fiscal_year else "")
             + f" read without an optional resource: {what}"
         )
-    out.append(
-        {
-            "company": company,
-            "fiscal_year": fiscal_year,
-            "rows": written.rows,
-            "requests": client.pages_fetched - pages_before,
-            "fiscal_year_start": start,
-            "fiscal_year_end": end,
-            "path": str(written.path),
-            "mode": mode,
-            "degraded": "; ".join(degraded) or None,
-        }
-    )
-    context.log.info(
-        f"{endpoint.source}/{endpoint.name} company '{company}'"
-        + (f" fiscal year {fiscal_year} ({start}..{end})" if fiscal_year else "")
-        + f", {mode} read: {written.rows} rows, {out[-1]['requests']} requests -> {written.path}"
-    )
+    # no log line per partition: its materialization carries the same, and the step ends with the table of all
+    return {
+        "company": company,
+        "fiscal_year": fiscal_year,
+        "rows": written.rows,
+        "requests": client.pages_fetched - pages_before,
+        "fiscal_year_start": start,
+        "fiscal_year_end": end,
+        "path": str(written.path),
+        "mode": mode,
+        "degraded": "; ".join(degraded) or None,
+    }
 
 
 def _degraded(endpoint: Endpoint, client: ErpClient) -> list[str]:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets.company_tables import write_company_tables
-from assets.transform import dbt_executable
+from assets.transform import FILE_LOG, dbt_executable
 from connectors import procountor
 from connectors.settings import DBT_PROJECT_DIR
 
@@ -105,7 +105,7 @@ def built(tmp_path_factory) -> Path:
     config_dir = write_company_tables([company], tmp / "config")
     dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "config_dir": str(config_dir)}
     subprocess.run(
-        [dbt_executable(), "build", "--full-refresh", "--quiet", "--vars", json.dumps(dbt_vars),
+        [dbt_executable(), "build", "--full-refresh", "--quiet", *FILE_LOG, "--vars", json.dumps(dbt_vars),
          "--select", "+assert_dimension_split_sums_to_pl +warn_dimension_splits_sum_to_line",
          "--indirect-selection", "empty",
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets.company_tables import write_company_tables
-from assets.transform import dbt_executable
+from assets.transform import FILE_LOG, dbt_executable
 from connectors import procountor
 from connectors.settings import DBT_PROJECT_DIR
 
@@ -144,7 +144,7 @@ def built(tmp_path_factory) -> Path:
     config_dir = write_company_tables(companies, tmp / "config")
     dbt_vars = {"lake_root": str(lake), "build_db": str(build_db), "config_dir": str(config_dir)}
     subprocess.run(
-        [dbt_executable(), "build", "--full-refresh", "--quiet", "--vars", json.dumps(dbt_vars),
+        [dbt_executable(), "build", "--full-refresh", "--quiet", *FILE_LOG, "--vars", json.dumps(dbt_vars),
          "--select", "report_lines report_line_ranges account_classes +rpt_equity_changes +rpt_distributable_equity "
                      "+rpt_pl_by_dimension +dim_account +dim_company +dim_report_line +dim_fiscal_period "
                      "+fct_account_balances_monthly +rpt_profit_and_loss",

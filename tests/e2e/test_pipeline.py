@@ -34,6 +34,21 @@ def test_every_job_succeeds_in_one_run_each(pipeline):
     assert pipeline["runs"] == 9
 
 
+def test_a_run_over_every_partition_plans_each_asset_once_with_all_its_partitions(pipeline):
+    """orchestration/dagster_env.py: one planned event per asset, not one per asset and partition."""
+    instance = pipeline["instance"]
+    [run] = instance.get_runs(dg.RunsFilter(job_name="fennoa_fiscal_year_job"))
+    planned = [
+        e.dagster_event.event_specific_data
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    ]
+    job = pipeline["defs"].resolve_job_def("fennoa_fiscal_year_job")
+    keys = set(job.partitions_def.get_partition_keys())
+    assert len(keys) > 3  # companies x fiscal years
+    assert sorted(p.asset_key.path[-1] for p in planned) == ["account_balances", "ledger", "opening_balances"]
+    assert all(p.partition is None and set(p.partitions_subset.get_partition_keys()) == keys for p in planned)
+
+
 def test_the_readmes_duckdb_shell_opens_the_published_warehouse_read_only(pipeline):
     shell = Path(sys.executable).parent / "duckdb"
     db = str(pipeline["settings"].published_db)

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from assets.transform import dbt_executable, prepare_dbt_build, stored_failures
+from assets.transform import FILE_LOG, dbt_executable, prepare_dbt_build, stored_failures
 from connectors import registry
 from connectors.companies import load_companies
 from connectors.settings import DBT_PROJECT_DIR
@@ -75,7 +75,7 @@ def spoiled(pipeline, tmp_path_factory):
     config = load_companies(settings.companies_file, require_env=False)
     target = tmp / "target"
     build = subprocess.run(
-        [dbt_executable(), "build", "--full-refresh", "--vars", prepare_dbt_build(config, copy),
+        [dbt_executable(), "build", "--full-refresh", *FILE_LOG, "--vars", prepare_dbt_build(config, copy),
          "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target", settings.dbt_target, "--target-path", str(target), "--log-path", str(tmp / "logs")],
         capture_output=True, text=True, check=False,

@@ -269,7 +269,7 @@ def quoted_build(tmp_path_factory):
     """One dbt build of the config models: O'Brien Oy through the real loader, a hostile entry, and
     MANY more companies."""
     from assets.company_tables import company_rows, company_tables_dir, write_company_tables
-    from assets.transform import dbt_executable, dbt_vars
+    from assets.transform import FILE_LOG, dbt_executable, dbt_vars
     from connectors.settings import DBT_PROJECT_DIR, Settings
 
     tmp = tmp_path_factory.mktemp("quoted_build")
@@ -299,7 +299,7 @@ def quoted_build(tmp_path_factory):
         "cautious",
     ]
     result = subprocess.run(
-        [dbt_executable(), "build", *project, *paths, *models, "--vars", json.dumps(dbt_vars(settings))],
+        [dbt_executable(), "build", *FILE_LOG, *project, *paths, *models, "--vars", json.dumps(dbt_vars(settings))],
         capture_output=True,
         text=True,
     )

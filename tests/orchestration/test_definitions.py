@@ -230,3 +230,15 @@ def test_the_s3_lake_and_the_marts_database_switch_by_settings_alone(tmp_path):
     assert warehouse.postgres_host == "bi-db.internal" and "password" not in str(warehouse.model_dump())
     with pytest.raises(ValueError, match="would escape the lake root"):
         lake.store.partition("fennoa", "ledger", "../aurora", "2025")
+
+
+def test_the_dagster_environment_is_set_where_runs_are_created_unless_the_operator_chose_otherwise():
+    import os
+
+    import orchestration.definitions  # noqa: F401  (sets it on import: this process creates runs too)
+    from orchestration.dagster_env import DAGSTER_ENV, with_dagster_env
+
+    assert all(os.environ.get(name) for name in DAGSTER_ENV)
+    [name] = DAGSTER_ENV
+    assert with_dagster_env({})[name] == "true"
+    assert with_dagster_env({name: "false", "PATH": "/bin"}) == {name: "false", "PATH": "/bin"}
