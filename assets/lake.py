@@ -17,6 +17,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,6 +223,26 @@ def buffered_row_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) ->
         yield pa.Table.from_batches(pending, schema)
 
 
+def write_row_groups(writer: pq.ParquetWriter, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+    """Write the batches as row groups of ROW_GROUP_ROWS; returns the rows written.
+
+    Each group is encoded and compressed in a thread of its own while the next one is decoded from the
+    source (pyarrow releases the GIL while it writes), with at most one group in flight, so memory
+    stays at two groups. An error from the source waits for the group in flight and then propagates.
+    """
+    rows = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-write") as pool:
+        pending: Future[None] | None = None
+        for table in buffered_row_groups(schema, batches):
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(writer.write_table, table, row_group_size=ROW_GROUP_ROWS)
+            rows += table.num_rows
+        if pending is not None:
+            pending.result()
+    return rows
+
+
 def write_partition(
     directory: Path,
     schema: pa.Schema,
@@ -233,13 +254,10 @@ def write_partition(
     ensure_dir(directory, modes)
     sweep_stale(directory)
     tmp = directory / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
-    rows = 0
     target = directory / PART
     try:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for table in buffered_row_groups(schema, batches):
-                writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-                rows += table.num_rows
+            rows = write_row_groups(writer, schema, batches)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, modes.file)

@@ -29,7 +29,6 @@ from assets.lake import (
     ARCHIVE,
     PART,
     PRIVATE,
-    ROW_GROUP_ROWS,
     STALE_AFTER_SECONDS,
     TMP_PREFIX,
     TRASH,
@@ -37,8 +36,8 @@ from assets.lake import (
     StoredCompany,
     VolumeGuard,
     WrittenPartition,
-    buffered_row_groups,
     check_partition_names,
+    write_row_groups,
 )
 
 
@@ -152,15 +151,12 @@ class ObjectLake:
         self.sweep_stale(partition)
         staging = f"{partition}/{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
         target = f"{partition}/{PART}"
-        rows = 0
         try:
             with (
                 self.fs.open_output_stream(staging) as stream,
                 pq.ParquetWriter(stream, schema, compression="zstd") as writer,
             ):
-                for table in buffered_row_groups(schema, batches):
-                    writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-                    rows += table.num_rows
+                rows = write_row_groups(writer, schema, batches)
             if guard is not None:
                 stored = self.stored_rows(partition)
                 if guard.drop(stored, rows):

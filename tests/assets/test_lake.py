@@ -139,3 +139,20 @@ def test_small_answers_are_gathered_into_large_row_groups_in_their_order(tmp_pat
     write_partition(directory, SCHEMA, big)
     meta = pq.ParquetFile(directory / PART).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [1_000, 1_000, 500]
+
+
+def test_a_source_that_fails_after_row_groups_were_written_keeps_the_stored_partition(stored, monkeypatch):
+    import assets.lake
+
+    monkeypatch.setattr(assets.lake, "ROW_GROUP_ROWS", 100)
+    _, directory = stored
+
+    def failing():
+        for i in range(5):  # two whole row groups reach the writer's thread before the source fails
+            yield pa.RecordBatch.from_pylist([{"n": i * 50 + j} for j in range(50)], schema=SCHEMA)
+        raise ValueError("window 2025-03 line 7: bad amount")
+
+    with pytest.raises(ValueError, match="window 2025-03 line 7"):
+        write_partition(directory, SCHEMA, failing())
+    assert sorted(p.name for p in directory.iterdir()) == [PART]
+    assert pq.read_table(directory / PART)["n"].to_pylist() == list(range(100))
