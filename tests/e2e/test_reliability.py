@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import dagster as dg
 import duckdb
@@ -165,6 +166,62 @@ def test_sigkill_while_writing_a_partition_leaves_no_partial_file_and_a_rerun_he
     assert not list(partition.glob(".tmp-*"))
     assert digests(settings.lake_root) == before
     assert marts(settings.published_db) == expected
+
+
+KILLED_RANGE = """
+import sys, dagster as dg
+from orchestration.definitions import build_definitions
+from orchestration.runner import range_tags
+job = build_definitions().resolve_job_def("fennoa_fiscal_year_job")
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    job.execute_in_process(instance=instance, run_id=sys.argv[2], tags=range_tags(job.partitions_def))
+"""
+
+
+def test_a_run_killed_between_partitions_keeps_the_materializations_of_those_it_wrote(simulator_url, tmp_path):
+    companies = tmp_path / "companies.yaml"
+    write_companies(companies, simulator_url, first_year=2024, last_year=2026)
+    config = yaml.safe_load(companies.read_text())
+    config["companies"] = [c for c in config["companies"] if c["id"] == "aurora"]  # Fennoa, fiscal years 2024-2026
+    companies.write_text(yaml.safe_dump(config))
+    data, home = tmp_path / "data", tmp_path / "home"
+    home.mkdir()
+    run_id = str(uuid.uuid4())
+    # every Fennoa answer is slow, so the kill lands while a step is between fiscal years
+    httpx.post(f"{simulator_url}/_sim/faults", json={"api": "fennoa", "status": 200, "delay": 0.3, "count": 400})
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RANGE, str(home), run_id],
+        env={**os.environ, "NORDLEDGER_COMPANIES_FILE": str(companies), "NORDLEDGER_DATA_DIR": str(data)},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        try:
+            deadline = time.monotonic() + 120
+            while not instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
+                assert process.poll() is None and time.monotonic() < deadline, "no partition was materialized"
+                time.sleep(0.05)
+            # long enough for a step's materializations held to its end to be stored, far shorter than the
+            # next fiscal year's slow answers (account_balances asks once per account, 0.3 s each)
+            time.sleep(0.5)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        finally:
+            process.kill()
+            httpx.delete(f"{simulator_url}/_sim/faults")
+        recorded = [
+            r.event_log_entry.asset_materialization
+            for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+        ]
+    by_asset: dict[str, set[str]] = {}
+    for m in recorded:
+        by_asset.setdefault(m.asset_key.to_user_string(), set()).add(str(m.partition))
+        path = m.metadata["path"].value
+        assert path.startswith(str(data / "lake"))
+        assert pq.ParquetFile(path).metadata.num_rows == m.metadata["dagster/row_count"].value
+    # the killed step had written some of aurora's three fiscal years, and those are recorded
+    assert any(0 < len(partitions) < 3 for partitions in by_asset.values()), by_asset
 
 
 def test_no_secret_reaches_logs_event_log_parquet_or_duckdb(tmp_path, monkeypatch, capfd):
