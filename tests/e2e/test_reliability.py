@@ -22,8 +22,8 @@ pytestmark = pytest.mark.e2e
 SUBSET = {"aurora", "dahlia", "eira"}  # one company per ERP, plus aurora's bank connection
 
 
-def subset_companies(path, simulator_url, companies=SUBSET):
-    write_companies(path, simulator_url, first_year=2026, last_year=2027)
+def subset_companies(path, simulator_url, companies=SUBSET, first_year=2026, last_year=2027):
+    write_companies(path, simulator_url, first_year=first_year, last_year=last_year)
     config = yaml.safe_load(path.read_text())
     config["companies"] = [c for c in config["companies"] if c["id"] in companies]
     path.write_text(yaml.safe_dump(config))
@@ -122,6 +122,21 @@ def test_a_fault_that_never_clears_fails_cleanly_and_keeps_stored_partitions(cle
     assert digests(settings.lake_root) == before
 
 
+def kill_when(process, ready, what: str, simulator_url: str, timeout: float, settle: float) -> None:
+    """SIGKILL `process` `settle` seconds after `ready()` holds; the simulator's faults are cleared either way."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert process.poll() is None and time.monotonic() < deadline, what
+            time.sleep(0.05)
+        time.sleep(settle)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        httpx.delete(f"{simulator_url}/_sim/faults")
+
+
 KILLED_EXTRACT = """
 import sys, dagster as dg
 from orchestration.definitions import build_definitions
@@ -144,17 +159,11 @@ def test_sigkill_while_writing_a_partition_leaves_no_partial_file_and_a_rerun_he
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while not list(partition.glob(".tmp-*")):
-            assert process.poll() is None and time.monotonic() < deadline, "the extract never started writing"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        process.kill()
-        httpx.delete(f"{simulator_url}/_sim/faults")
+
+    def writing():
+        return list(partition.glob(".tmp-*"))
+
+    kill_when(process, writing, "the extract never started writing", simulator_url, timeout=60, settle=0.3)
     assert digests(settings.lake_root) == before  # readers never see half a partition
     assert list(partition.glob(".tmp-*"))  # only a hidden leftover, which no reader's glob matches
     job = defs.resolve_job_def("fennoa_fiscal_year_job")
@@ -179,11 +188,8 @@ with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
 
 
 def test_a_run_killed_between_partitions_keeps_the_materializations_of_those_it_wrote(simulator_url, tmp_path):
-    companies = tmp_path / "companies.yaml"
-    write_companies(companies, simulator_url, first_year=2024, last_year=2026)
-    config = yaml.safe_load(companies.read_text())
-    config["companies"] = [c for c in config["companies"] if c["id"] == "aurora"]  # Fennoa, fiscal years 2024-2026
-    companies.write_text(yaml.safe_dump(config))
+    # aurora is on Fennoa, with fiscal years 2024-2026
+    companies = subset_companies(tmp_path / "companies.yaml", simulator_url, {"aurora"}, 2024, 2026)
     data, home = tmp_path / "data", tmp_path / "home"
     home.mkdir()
     run_id = str(uuid.uuid4())
@@ -197,23 +203,14 @@ def test_a_run_killed_between_partitions_keeps_the_materializations_of_those_it_
         stderr=subprocess.DEVNULL,
     )
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        try:
-            deadline = time.monotonic() + 120
-            while not instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records:
-                assert process.poll() is None and time.monotonic() < deadline, "no partition was materialized"
-                time.sleep(0.05)
-            # long enough for a step's materializations held to its end to be stored, far shorter than the
-            # next fiscal year's slow answers (account_balances asks once per account, 0.3 s each)
-            time.sleep(0.5)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
-        finally:
-            process.kill()
-            httpx.delete(f"{simulator_url}/_sim/faults")
-        recorded = [
-            r.event_log_entry.asset_materialization
-            for r in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-        ]
+
+        def materialized():
+            return instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+
+        # settle: long enough for a step's materializations held to its end to be stored, far shorter than
+        # the next fiscal year's slow answers (account_balances asks once per account, 0.3 s each)
+        kill_when(process, materialized, "no partition was materialized", simulator_url, timeout=120, settle=0.5)
+        recorded = [r.event_log_entry.asset_materialization for r in materialized()]
     by_asset: dict[str, set[str]] = {}
     for m in recorded:
         by_asset.setdefault(m.asset_key.to_user_string(), set()).add(str(m.partition))
