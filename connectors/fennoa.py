@@ -348,7 +348,8 @@ class FennoaClient(SessionClient):
         Pages are checked as they arrive and converted in chunks: Arrow's per-call cost would
         dominate 500-row pages. Memory stays at one chunk plus the pages in flight. A ledger of
         more than OFFLOAD_PAGES pages is decoded in worker processes (`connectors.offload`)
-        while this process fetches; line numbers are assigned here, in page order.
+        while this process fetches, once a worker is up (decoded here until then: a worker's start
+        costs more than the chunks it would wait for); line numbers are assigned here, in page order.
         """
         path = f"accounting_api/get/ledger/{period.start.isoformat()}/{period.end.isoformat()}"
         first = self.get(path, "ledger", {"page": 1, "limit": self.page_size}, fast=True)
@@ -399,6 +400,7 @@ class FennoaClient(SessionClient):
                     period,
                 )
 
+        workers = offload.starting()  # done once a worker is up; until then, decode here
         raw: list[tuple[int, bytes]] = []
         fetched = self._ordered(
             lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}), range(2, pages + 1)
@@ -409,7 +411,14 @@ class FennoaClient(SessionClient):
                 decoding.append(
                     (
                         [p for p, _ in raw],
-                        offload.submit(decode_ledger_pages, self.company_id, self.page_size, period, raw, offload=True),
+                        offload.submit(
+                            decode_ledger_pages,
+                            self.company_id,
+                            self.page_size,
+                            period,
+                            raw,
+                            offload=workers is not None and workers.done(),
+                        ),
                     )
                 )
                 raw = []

@@ -24,6 +24,7 @@ WORKERS_ENV = "NORDLEDGER_DECODE_WORKERS"
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_pool_up: Future[int] | None = None  # done once the pool's first worker has started
 _pool_guard = threading.Lock()
 
 T = TypeVar("T")
@@ -46,7 +47,7 @@ def configured() -> int | None:
 
 def worker_count() -> int:
     """Worker processes for decoding: NORDLEDGER_DECODE_WORKERS, else one per core beyond the first,
-    up to MAX_DEFAULT_WORKERS; 0 = none (a connector may default to none: Netvisor does).
+    up to MAX_DEFAULT_WORKERS; 0 = none.
 
     The first core is left to the calling process, which fetches, unpickles and writes Parquet. On
     two cores a second worker measured no faster (the three processes share two cores) and costs
@@ -60,13 +61,22 @@ def worker_count() -> int:
 
 
 def _shared_pool() -> ProcessPoolExecutor | None:
-    global _pool, _pool_size
+    global _pool, _pool_size, _pool_up
     with _pool_guard:
         if _pool is None and worker_count():
             _pool_size = worker_count()
             # spawn, not fork: the caller has HTTP threads and locks that a forked child would inherit.
             _pool = ProcessPoolExecutor(_pool_size, mp_context=multiprocessing.get_context("spawn"))
+            _pool_up = _pool.submit(int)
         return _pool
+
+
+def starting() -> Future[int] | None:
+    """Start the workers unless they run; a Future done once one is up (None where none are configured).
+
+    A worker's start (a fresh interpreter importing pyarrow) costs more than several chunks of
+    decoding: callers decode in place until it is done rather than wait for it."""
+    return _pool_up if _shared_pool() is not None else None
 
 
 def shutdown(wait: bool = True) -> int:

@@ -1078,7 +1078,7 @@ class ProcountorClient(SessionClient):
         for n, answered in enumerate(fetched, start=1):
             group.append(answered)
             if workers is None and n > OFFLOAD_AFTER and offload.worker_count():
-                workers = offload.submit(int, offload=True)
+                workers = offload.starting()
             if len(group) == DECODE_GROUP:
                 ready = workers is not None and workers.done()
                 decoding.append((group, offload.submit(decode_receipts, context, group, offload=ready)))

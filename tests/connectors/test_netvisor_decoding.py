@@ -296,12 +296,41 @@ def test_windows_in_flight_are_bounded_by_the_workers_not_by_the_ledger(monkeypa
     assert most[0] == workers + 1  # one queued per worker, whatever the number of windows
 
 
-def test_netvisor_decodes_in_the_fetching_process_unless_told_otherwise(monkeypatch):
+def test_netvisor_takes_the_shared_worker_count(monkeypatch):
     monkeypatch.delenv(offload.WORKERS_ENV, raising=False)
-    monkeypatch.setattr(offload.os, "sched_getaffinity", lambda _pid: set(range(8)))
-    assert offload.worker_count() == 2 and netvisor.decode_workers() == 0
-    monkeypatch.setenv(offload.WORKERS_ENV, "1")
+    monkeypatch.setattr(offload.os, "sched_getaffinity", lambda _pid: set(range(2)))
     assert netvisor.decode_workers() == 1
+    monkeypatch.setenv(offload.WORKERS_ENV, "0")
+    assert netvisor.decode_workers() == 0
+
+
+def test_large_windows_alternate_between_a_worker_and_this_process_once_the_worker_is_up(monkeypatch):
+    year = FiscalPeriod("7", date(2025, 1, 1), date(2025, 12, 31))
+    started: Future = Future()
+    sent: list[tuple[date, bool]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        start = date.fromisoformat(request.url.params["startdate"])
+        return httpx.Response(200, text=OK + voucher("1", line("1", "1,00"), day=f"{start:%d.%m.%Y}") + END)
+
+    def submit(fn, *args, offload: bool):
+        sent.append((args[3], offload))
+        if len(sent) == 2:  # the worker is up once two windows were decoded here
+            started.set_result(0)
+        return Deferred(fn, args)
+
+    monkeypatch.setenv(offload.WORKERS_ENV, "1")
+    monkeypatch.setattr(netvisor, "OFFLOAD_BYTES", 0)
+    monkeypatch.setattr(offload, "submit", submit)
+    monkeypatch.setattr(offload, "starting", lambda: started)
+    nv = NetvisorClient(
+        "acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1", transport=httpx.MockTransport(handler)
+    )
+    batches = list(nv.ledger(year))
+    months = [1, *range(1, 13)]  # the probe, then one window a month: yielded in order either way
+    assert [b.column("voucher_date").to_pylist()[0].month for b in batches] == months
+    assert [start.month for start, _ in sent] == months
+    assert [away for _, away in sent] == [False, False] + [True, False] * 5 + [True]
 
 
 def test_the_default_leaves_one_core_to_the_fetching_process(monkeypatch):

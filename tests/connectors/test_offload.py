@@ -23,6 +23,7 @@ def workers(monkeypatch):
     monkeypatch.setenv(offload.WORKERS_ENV, "2")
     monkeypatch.setattr(fennoa, "OFFLOAD_PAGES", 1)
     monkeypatch.setattr(netvisor, "OFFLOAD_BYTES", 0)
+    offload.starting().result()  # up: the connectors decode in place until a worker is
     yield
     offload.shutdown()
 
