@@ -151,6 +151,15 @@ def extract_part(
                     row = summarize(contender, runs[contender], size=size, style=style, ledger_lines=lines)
                     results.append(row)
                     print(json.dumps(row), flush=True)
+                if style == "netvisor":  # issue 18's decode target: CPU against the bare loop, same answers
+                    with tempfile.TemporaryDirectory(dir=work) as out:
+                        cpu = stage(["-m", "bench.stages", style, "decode_cpu", url, out])
+                    results.append({"contender": "decode_cpu", "size": size, "style": style, **cpu})
+                    print(
+                        f"  {size} netvisor decode CPU: ours {cpu['ours_cpu_s']} s, bare iterparse loop "
+                        f"{cpu['bare_cpu_s']} s ({cpu['ratio']} x)",
+                        flush=True,
+                    )
         if procountor_rate and "procountor" in active:
             results.append(rated_procountor(size, procountor_rate, work))
     return results

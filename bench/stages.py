@@ -3,7 +3,8 @@
 Stages per ERP style: `fetch` (the ledger's requests with the connector's concurrency, bytes
 discarded), `parse` (those bytes, held in memory, decoded into column lists), `write` (the
 ledger as Arrow, written to Parquet), and `extract` (our connector and lake writer end to end,
-streaming). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds, and under
+streaming); for Netvisor also `decode_cpu` (our window decoder's CPU against the bare parse loop's,
+on the same answers in one process). Prints one JSON line: seconds, rows (or bytes), requests, peak RSS and CPU seconds, and under
 `settings` the decoder and library versions used; for Procountor's extract also each fiscal
 year's requests as the simulator counted them.
 Baselines replay the exact URLs the connector asks for, so the bulk simulator answers from memory
@@ -22,6 +23,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -64,7 +66,7 @@ def fennoa_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
         )
 
 
-def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
+def netvisor_windows(http: httpx.Client, period: FiscalPeriod) -> Iterator[tuple[tuple[date, date], bytes]]:
     # One request at a time per customer, as the Netvisor contract demands; the query as the connector signs it.
     # The connector's own window plan, fed the same answers, asks for the same windows.
     plan = WindowPlan(period.start, period.end)
@@ -77,7 +79,55 @@ def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
             .content
         )
         plan.answered(window, len(body))
+        yield window, body
+
+
+def netvisor_pages(http: httpx.Client, period: FiscalPeriod) -> Iterator[bytes]:
+    for _, body in netvisor_windows(http, period):
         yield body
+
+
+def netvisor_decode_cpu(base: str) -> dict:
+    """CPU seconds of our window decoder against the bare `iterparse` loop (`parse_netvisor`) on the same
+    answers, held in memory, in this one process: the best of three runs of each, interleaved, with the
+    cyclic collector paused for ours as the connector pauses it (`connectors.offload`)."""
+    from connectors.netvisor import decode_ledger_window
+    from connectors.offload import _without_cycle_collection
+
+    with client(base, "netvisor") as http:
+        answers = [(period, *answer) for period in periods() for answer in netvisor_windows(http, period)]
+
+    def bare() -> int:
+        columns: defaultdict[str, list] = defaultdict(list)
+        for *_, body in answers:
+            parse_netvisor(body, columns)
+        return len(columns["line_status"])
+
+    def ours() -> int:
+        return sum(
+            batch.num_rows
+            for period, (start, end), body in answers
+            for batch in _without_cycle_collection(decode_ledger_window, "bench_netvisor", body, period, start, end)
+        )
+
+    cpu: dict[str, list[float]] = {"bare": [], "ours": []}
+    rows: dict[str, int] = {}
+    for name, decode in (("bare", bare), ("ours", ours)) * 3:
+        began = time.process_time()
+        rows[name] = decode()
+        cpu[name].append(time.process_time() - began)
+    if rows["bare"] != rows["ours"]:
+        raise SystemExit(f"the bare loop saw {rows['bare']} lines, our decoder {rows['ours']}")
+    best = {name: min(times) for name, times in cpu.items()}
+    return {
+        "seconds": best["ours"],
+        "rows": rows["ours"],
+        "requests": len(answers),
+        "bytes": sum(len(body) for *_, body in answers),
+        "bare_cpu_s": round(best["bare"], 3),
+        "ours_cpu_s": round(best["ours"], 3),
+        "ratio": round(best["ours"] / best["bare"], 3),
+    }
 
 
 def procountor_index(http: httpx.Client, period: FiscalPeriod) -> Iterator[tuple[bytes, list[str], int]]:
@@ -278,6 +328,8 @@ def run(style: str, stage: str, base: str, out: Path) -> dict:
                 elapsed += time.perf_counter() - start
                 rows += table.num_rows
                 del table
+    elif stage == "decode_cpu" and style == "netvisor":
+        return netvisor_decode_cpu(base)
     elif stage == "extract":
         from assets.lake import partition_dir, write_partition
 
