@@ -250,7 +250,11 @@ def test_a_free_port_is_free_and_a_foreign_holder_is_refused(tmp_path):
             our_simulator_running(port)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # once seen in CI on a loaded machine: make sure it goes
+            server.kill()
+            server.wait(timeout=10)
 
 
 # -- the guide ---------------------------------------------------------------------------------------------
