@@ -400,7 +400,6 @@ class FennoaClient(SessionClient):
                     period,
                 )
 
-        workers = offload.starting()  # done once a worker is up; until then, decode here
         raw: list[tuple[int, bytes]] = []
         fetched = self._ordered(
             lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}), range(2, pages + 1)
@@ -417,7 +416,7 @@ class FennoaClient(SessionClient):
                             self.page_size,
                             period,
                             raw,
-                            offload=workers is not None and workers.done(),
+                            offload=offload.ready(),  # until a worker is up, decoded here
                         ),
                     )
                 )

@@ -630,7 +630,6 @@ class NetvisorClient(SessionClient):
         # (window's decoding, window, whether a worker decodes it)
         decoding: deque[tuple[Future[list[pa.RecordBatch]], tuple[date, date], bool]] = deque()
         workers = decode_workers()
-        started: Future[int] | None = None  # a first task: done once a worker is up
         window = plan.next()
         if window is None:  # an empty period: nothing to ask for
             return
@@ -653,12 +652,14 @@ class NetvisorClient(SessionClient):
                 window = plan.next()
                 if window is not None:
                     pending = pool.submit(fetch, window)
-                large = workers > 0 and len(content) >= OFFLOAD_BYTES
-                if large and started is None:
-                    started = offload.starting()
-                # Windows alternate between the workers and this process, which decodes one while
-                # they decode theirs; until a worker is up, every window is decoded here.
-                away = large and started is not None and started.done() and sum(w for *_, w in decoding) < workers
+                # Large windows alternate between the workers and this process, which decodes one
+                # while they decode theirs; until a worker is up, every window is decoded here.
+                away = (
+                    workers > 0
+                    and len(content) >= OFFLOAD_BYTES
+                    and sum(w for *_, w in decoding) < workers
+                    and offload.ready()
+                )
                 decoding.append(
                     (
                         offload.submit(

@@ -79,6 +79,12 @@ def starting() -> Future[int] | None:
     return _pool_up if _shared_pool() is not None else None
 
 
+def ready() -> bool:
+    """Start the workers unless they run (`starting`); whether one is up to take work now."""
+    up = starting()
+    return up is not None and up.done()
+
+
 def shutdown(wait: bool = True) -> int:
     """Stop the workers (a later `submit` starts new ones); returns how many there were."""
     global _pool

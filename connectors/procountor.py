@@ -1073,15 +1073,14 @@ class ProcountorClient(SessionClient):
         groups are decoded here until they are ready, then in a worker while this process fetches,
         at most DECODE_AHEAD groups at a time."""
         decoding: deque[tuple[list[AnsweredBatch], Future[pa.RecordBatch | Unanswered]]] = deque()
-        workers: Future[int] | None = None  # a first task: done once a worker is up
         group: list[AnsweredBatch] = []
         for n, answered in enumerate(fetched, start=1):
             group.append(answered)
-            if workers is None and n > OFFLOAD_AFTER and offload.worker_count():
-                workers = offload.starting()
+            if n == OFFLOAD_AFTER + 1:
+                offload.starting()  # they start now, while the rest of the group is fetched
             if len(group) == DECODE_GROUP:
-                ready = workers is not None and workers.done()
-                decoding.append((group, offload.submit(decode_receipts, context, group, offload=ready)))
+                away = n > OFFLOAD_AFTER and offload.ready()
+                decoding.append((group, offload.submit(decode_receipts, context, group, offload=away)))
                 group = []
             while decoding and (len(decoding) > DECODE_AHEAD or decoding[0][1].done()):
                 yield self._settled(*decoding.popleft(), context)

@@ -322,7 +322,7 @@ def test_large_windows_alternate_between_a_worker_and_this_process_once_the_work
     monkeypatch.setenv(offload.WORKERS_ENV, "1")
     monkeypatch.setattr(netvisor, "OFFLOAD_BYTES", 0)
     monkeypatch.setattr(offload, "submit", submit)
-    monkeypatch.setattr(offload, "starting", lambda: started)
+    monkeypatch.setattr(offload, "ready", started.done)
     nv = NetvisorClient(
         "acme", "http://nv.test", "c", "ck", "p", "pk", "1234567-1", transport=httpx.MockTransport(handler)
     )
