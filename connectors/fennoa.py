@@ -400,6 +400,7 @@ class FennoaClient(SessionClient):
                     period,
                 )
 
+        offload.starting()  # the workers start while the first pages are fetched
         raw: list[tuple[int, bytes]] = []
         fetched = self._ordered(
             lambda p: self._raw(path, "ledger", {"page": p, "limit": self.page_size}), range(2, pages + 1)
