@@ -71,7 +71,8 @@ simulator: install
 	$(BIN)/python -m simulator serve --port 8765
 
 # One pytest worker more than cores: the end-to-end tests wait on dbt and the simulator part of the time, and a
-# third worker on two cores took make test from 7:03 to 6:30 (the suite needs some 12 CPU-minutes either way).
+# third worker on two cores took make test from 7:03 to 6:30. Files go to workers whole, except that every file
+# reading the session's pipeline goes to one worker, which builds it once (tests/conftest.py).
 TEST_JOBS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install
 	$(BIN)/python -m pytest -q -n $(or $(JOBS),$(TEST_JOBS)) --dist loadfile --no-loadscope-reorder

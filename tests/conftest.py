@@ -1,7 +1,10 @@
-"""Shared fixtures: the simulator on loopback, demo credentials, a companies file pointing at it."""
+"""Shared fixtures (the simulator on loopback, demo credentials, a companies file pointing at it) and how
+`make test` orders and spreads the tests over its workers."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 from pathlib import Path
 
@@ -36,10 +39,45 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The end-to-end tests first: `make test` hands files to its workers in this order
-    (`--no-loadscope-reorder`; xdist would start with the files of most tests, the quick ones), so
-    no file that builds a pipeline of its own starts last and leaves the other workers idle."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+    """The session pipeline's readers first, then the other end-to-end files: `make test` hands files to its
+    workers in this order (`--no-loadscope-reorder`; xdist would start with the files of most tests, the
+    quick ones), so no file that builds a pipeline of its own starts last and leaves the other workers idle."""
+    readers = session_pipeline_files()
+    items.sort(key=lambda item: (item.nodeid.split("::")[0] not in readers, item.get_closest_marker("e2e") is None))
+
+
+@functools.cache
+def session_pipeline_files() -> frozenset[str]:
+    """The test files with a test or fixture that takes the session's `pipeline` (tests/e2e/conftest.py), as
+    pytest names them."""
+
+    def takes_it(f: ast.FunctionDef) -> bool:
+        pytest_sees = f.name.startswith("test_") or any("fixture" in ast.unparse(d) for d in f.decorator_list)
+        return pytest_sees and any(arg.arg == "pipeline" for arg in f.args.args)
+
+    found = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        if any(isinstance(n, ast.FunctionDef) and takes_it(n) for n in ast.walk(ast.parse(path.read_text()))):
+            found.add(path.relative_to(ROOT).as_posix())
+    return frozenset(found)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile`, except that every file reading the session pipeline goes to one worker: a session
+    fixture is built once in each worker that uses it, and this one costs the most of any."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SessionPipelineScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return SESSION_PIPELINE if file in session_pipeline_files() else file
+
+    return SessionPipelineScheduling(config, log)
+
+
+SESSION_PIPELINE = "the session pipeline's readers"
 
 
 def manifest_is_current() -> bool:

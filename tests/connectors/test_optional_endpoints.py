@@ -114,7 +114,7 @@ def test_without_locking_periods_the_company_is_read_in_full_and_the_run_says_wh
 ):
     with registry.registered(LIKE):
         settings, pipeline = _pipeline(tmp_path, monkeypatch, lockless_url)
-        with dg.instance_for_test() as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             warnings = _run(pipeline, instance)
             periods, accounts, ledger = (_metadata(instance, n) for n in ("periods", "accounts", "ledger"))
         config = load_companies(settings.companies_file, require_env=False)
@@ -138,7 +138,7 @@ def test_with_locking_periods_nothing_is_degraded_and_only_the_open_year_is_refr
 ):
     with registry.registered(LIKE):
         settings, pipeline = _pipeline(tmp_path, monkeypatch, fennoa_url)
-        with dg.instance_for_test() as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             assert _run(pipeline, instance) == []
             assert all("degraded" not in _metadata(instance, n) for n in ("periods", "accounts", "ledger"))
         config = load_companies(settings.companies_file, require_env=False)

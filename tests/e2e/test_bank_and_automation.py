@@ -229,7 +229,7 @@ def test_an_authentication_failure_alerts_once_per_company_and_pauses_it(pipelin
 
 def test_a_fiscal_year_the_erp_opens_becomes_a_materialized_partition(pipeline):
     _, _, sensors = automation(pipeline)
-    with dg.instance_for_test() as fresh:
+    with dg.DagsterInstance.ephemeral() as fresh:
         data = evaluate(sensors["fiscal_year_discovery"], fresh, definitions=pipeline["defs"])
         keys = {
             (r.partition_key.keys_by_dimension["company"], r.partition_key.keys_by_dimension["fiscal_year"])
@@ -258,7 +258,7 @@ def test_a_lapsed_consent_fails_the_sync_and_keeps_the_stored_accounts(pipeline)
     before, saved = stored.read_bytes(), tokens.read_bytes()
     tokens.unlink()  # as if the consent had never been given
     try:
-        with dg.instance_for_test() as instance:
+        with dg.DagsterInstance.ephemeral() as instance:
             result = defs.resolve_job_def("bank_accounts_job").execute_in_process(
                 instance=instance, partition_key="borealis", raise_on_error=False
             )

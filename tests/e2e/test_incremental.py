@@ -31,7 +31,7 @@ def eira(tmp_path, monkeypatch):
     from orchestration.definitions import build_definitions
 
     app = build_app(tenants=[t for t in demo_tenants() if t.profile.key == "eira"])
-    with serve_in_thread(app=app) as url, dg.instance_for_test() as instance:
+    with serve_in_thread(app=app) as url, dg.DagsterInstance.ephemeral() as instance:
         monkeypatch.setenv(
             "NORDLEDGER_COMPANIES_FILE", str(subset_companies(tmp_path / "companies.yaml", url, {"eira"}))
         )

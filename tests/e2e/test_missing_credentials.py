@@ -25,7 +25,7 @@ def test_a_company_without_its_credentials_fails_alone_and_is_reported(tmp_path,
     accounts = pipeline.defs.resolve_asset_graph().get(dg.AssetKey(["raw", "fennoa", "accounts"]))
     assert accounts.partitions_def.get_partition_keys() == ["aurora", "borealis", "cirrus"]
 
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         job = pipeline.defs.resolve_job_def("fennoa_reference_job")
         result = job.execute_in_process(instance=instance, tags=range_tags(job.partitions_def), raise_on_error=False)
         assert not result.success

@@ -41,7 +41,7 @@ def aurora(tmp_path, simulator_url):
     path.write_text(yaml.safe_dump(config))
     settings = load_settings({"NORDLEDGER_COMPANIES_FILE": str(path), "NORDLEDGER_DATA_DIR": str(tmp_path / "data")})
     pipeline = build_pipeline(settings)
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assert all(r.success for r in materialize_all(pipeline, instance, log=lambda *_: None))
         yield pipeline, instance
     httpx.delete(f"{simulator_url}/_sim/tamper")

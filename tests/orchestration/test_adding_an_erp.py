@@ -118,7 +118,7 @@ def test_a_registered_spec_gets_assets_partitions_jobs_and_schedules(toy_pipelin
 
 def test_its_assets_materialize_into_the_lake(toy_pipeline):
     defs, lake = toy_pipeline.defs, toy_pipeline.settings.lake_root
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         for name, key in (("toyerp_reference_job", "toyco"), ("toyerp_fiscal_year_job", "toyco|2026")):
             job = defs.resolve_job_def(name)
             partition = job.partitions_def.get_partition_key_from_str(key) if "|" in key else key

@@ -160,7 +160,7 @@ def test_a_partitioned_job_launched_without_partitions_says_what_to_use(tmp_path
     from orchestration.definitions import build_definitions
 
     defs = build_definitions(load_settings({"NORDLEDGER_DATA_DIR": str(tmp_path)}))
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = defs.resolve_job_def("fennoa_fiscal_year_job").execute_in_process(
             instance=instance, raise_on_error=False
         )

@@ -50,7 +50,7 @@ def test_open_fiscal_years_are_the_unlocked_ones_within_the_configured_keys(lake
 
 def test_a_nightly_run_asks_for_each_companys_open_years_and_leaves_paused_ones_out(lake):
     settings, config = lake
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         requests = erp_requests(settings, config, instance, JOBS, "night")
         by_job = {(r.job_name, r.tags.get("nordledger/company")): r for r in requests}
         aurora = by_job["fennoa_fiscal_year_job", "aurora"]
