@@ -62,6 +62,7 @@ def session_pipeline_files() -> frozenset[str]:
     return frozenset(found)
 
 
+@pytest.hookimpl(optionalhook=True)  # a run without pytest-xdist (make test-scale) has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """`--dist loadfile`, except that every file reading the session pipeline goes to one worker: a session
     fixture is built once in each worker that uses it, and this one costs the most of any."""
