@@ -59,6 +59,21 @@ def run_pipeline(tmp, simulator_url, monkeypatch, companies=SUBSET, instance=Non
         return settings, built.defs, run(own)
 
 
+def marts(db) -> dict[str, list]:
+    """Every mart's rows (the S3 lake's reliability tests, tests/scale, compare them)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return {n: sorted(map(repr, con.execute(f'select * from marts."{n}"').fetchall())) for n in names}
+    finally:
+        con.close()
+
+
 def digests(lake) -> dict[str, str]:
     return {
         str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(lake.rglob("*.parquet"))
