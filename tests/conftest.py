@@ -38,6 +38,9 @@ def pytest_configure(config):
     parse_manifest()
 
 
+SESSION_PIPELINE = "the session pipeline's readers"  # the one scope all its files share
+
+
 def pytest_collection_modifyitems(config, items):
     """The session pipeline's readers first, then the other end-to-end files: `make test` hands files to its
     workers in this order (`--no-loadscope-reorder`; xdist would start with the files of most tests, the
@@ -76,9 +79,6 @@ def pytest_xdist_make_scheduler(config, log):
             return SESSION_PIPELINE if file in session_pipeline_files() else file
 
     return SessionPipelineScheduling(config, log)
-
-
-SESSION_PIPELINE = "the session pipeline's readers"
 
 
 def manifest_is_current() -> bool:

@@ -1,4 +1,7 @@
-"""One full pipeline run shared by the end-to-end tests: every ERP, the bank, the warehouse."""
+"""One full pipeline run shared by the end-to-end tests (every ERP, the bank, the warehouse), and what they
+compare it with."""
+
+from collections import Counter
 
 import dagster as dg
 import httpx
@@ -52,3 +55,12 @@ def last_build_full_parse_reasons(settings) -> list[str]:
     events = [json.loads(line)["info"] for line in lines if line.startswith("{")]
     last = [e["invocation_id"] for e in events if e["code"] == "A001"][-1]  # MainReportVersion opens each run
     return [e["msg"] for e in events if e["invocation_id"] == last and e["code"] == "I024"]  # UnableToPartialParse
+
+
+def book_totals(books) -> Counter:
+    """(fiscal year, account) -> the simulator's net amount (debit +) over the books' valid vouchers."""
+    out: Counter = Counter()
+    for v in books.valid_vouchers:
+        for line in v.lines:
+            out[(int(books.fiscal_year_of(v.date).key), line.account)] += line.amount
+    return out

@@ -3,7 +3,6 @@ queue runs them), into a fresh instance: every run succeeds and the published GL
 books, per company, fiscal year and account."""
 
 import shutil
-from collections import Counter
 
 import dagster as dg
 import duckdb
@@ -11,6 +10,7 @@ import pytest
 
 from simulator.catalogue import as_of, books_for, demo_tenants
 from tests.conftest import ROOT, write_companies
+from tests.e2e.conftest import book_totals
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,13 @@ def _gl(db) -> dict[tuple, object]:
 
 
 def _books() -> dict[tuple, object]:
-    """(company, fiscal year, account) -> the simulator's net amount (debit +) of its valid vouchers."""
-    out: Counter = Counter()
-    for tenant in demo_tenants():
-        books = books_for(tenant.profile, as_of())
-        for v in books.valid_vouchers:
-            for line in v.lines:
-                out[(tenant.profile.key, int(books.fiscal_year_of(v.date).key), line.account)] += line.amount
-    return {k: v for k, v in out.items() if v}
+    """(company, fiscal year, account) -> the simulator's net amount, for every demo company."""
+    return {
+        (tenant.profile.key, *key): amount
+        for tenant in demo_tenants()
+        for key, amount in book_totals(books_for(tenant.profile, as_of())).items()
+        if amount
+    }
 
 
 def test_erps_extracted_concurrently_publish_the_same_books(tmp_path, monkeypatch, simulator_url):

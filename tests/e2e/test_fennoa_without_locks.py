@@ -2,8 +2,6 @@
 reference): read in full, lock state unknown in the warehouse, and the statements equal both the
 simulator's books and the same companies' statements from a server that has the resource."""
 
-from collections import Counter
-
 import dagster as dg
 import duckdb
 import pytest
@@ -16,6 +14,7 @@ from simulator.catalogue import as_of, books_for, demo_tenants
 from simulator.fennoa import FennoaSimulator
 from simulator.server import serve_in_thread
 from tests.conftest import write_companies
+from tests.e2e.conftest import book_totals
 
 pytestmark = pytest.mark.e2e
 
@@ -66,11 +65,7 @@ def test_the_lock_state_is_unknown_in_the_warehouse(lockless):
 def test_the_general_ledger_equals_the_books_per_company_year_and_account(lockless):
     _, con = lockless
     for key, tenant in FENNOA.items():
-        books = books_for(tenant.profile, as_of())
-        expected = Counter()
-        for v in books.valid_vouchers:
-            for line in v.lines:
-                expected[(int(books.fiscal_year_of(v.date).key), line.account)] += line.amount
+        expected = book_totals(books_for(tenant.profile, as_of()))
         got = {
             (fy, account): amount
             for fy, account, amount in con.execute(

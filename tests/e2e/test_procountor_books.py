@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from simulator.catalogue import as_of, books_for, demo_tenants
+from tests.e2e.conftest import book_totals
 
 pytestmark = pytest.mark.e2e
 
@@ -26,15 +27,6 @@ def warehouse(pipeline):
     con = duckdb.connect(str(pipeline["settings"].published_db), read_only=True)
     yield con
     con.close()
-
-
-def book_totals(books) -> Counter:
-    """(fiscal year, account) -> the books' net amount (debit +)."""
-    out = Counter()
-    for v in books.valid_vouchers:
-        for line in v.lines:
-            out[(int(books.fiscal_year_of(v.date).key), line.account)] += line.amount
-    return out
 
 
 def test_the_books_hold_every_case_the_issue_names(books):
