@@ -92,7 +92,7 @@ def netvisor_decode_cpu(base: str) -> dict:
     answers, held in memory, in this one process: the best of three runs of each, interleaved, with the
     cyclic collector paused for ours as the connector pauses it (`connectors.offload`)."""
     from connectors.netvisor import decode_ledger_window
-    from connectors.offload import _without_cycle_collection
+    from connectors.offload import without_cycle_collection
 
     with client(base, "netvisor") as http:
         answers = [(period, *answer) for period in periods() for answer in netvisor_windows(http, period)]
@@ -107,7 +107,7 @@ def netvisor_decode_cpu(base: str) -> dict:
         return sum(
             batch.num_rows
             for period, (start, end), body in answers
-            for batch in _without_cycle_collection(decode_ledger_window, "bench_netvisor", body, period, start, end)
+            for batch in without_cycle_collection(decode_ledger_window, "bench_netvisor", body, period, start, end)
         )
 
     cpu: dict[str, list[float]] = {"bare": [], "ours": []}

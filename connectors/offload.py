@@ -108,21 +108,21 @@ def submit(fn: Callable[[*Ts], T], *args: *Ts, offload: bool) -> Future[T]:
     pool = _shared_pool() if offload else None
     if pool is not None:
         try:
-            return pool.submit(_without_cycle_collection, fn, *args)
+            return pool.submit(without_cycle_collection, fn, *args)
         except BrokenProcessPool:  # a worker died (e.g. killed for memory): start afresh once
             shutdown(wait=False)
             pool = _shared_pool()
             if pool is not None:
-                return pool.submit(_without_cycle_collection, fn, *args)
+                return pool.submit(without_cycle_collection, fn, *args)
     future: Future[T] = Future()
     try:
-        future.set_result(_without_cycle_collection(fn, *args))
+        future.set_result(without_cycle_collection(fn, *args))
     except Exception as exc:
         future.set_exception(exc)
     return future
 
 
-def _without_cycle_collection(fn: Callable[..., T], *args: object) -> T:
+def without_cycle_collection(fn: Callable[..., T], *args: object) -> T:
     # Decoding allocates millions of short-lived objects that reference counting frees; the cyclic
     # collector only re-scans them (about a sixth of a worker's CPU). In the calling process the
     # collector is only paused for the call (a cycle made meanwhile by another thread waits for
