@@ -1,37 +1,70 @@
 """How `make test` hands files to its workers (tests/conftest.py): every reader of the session pipeline goes to
-one worker, each other file is a scope of its own. Fails if a pytest-xdist upgrade stops calling the override
-the way this relies on (then every worker would build the session pipeline again, and only be slower)."""
+one worker, each other file is a unit of its own. Driven through pytest-xdist's own scheduling (collection,
+schedule, completion) with stand-in workers, so an xdist upgrade that stops grouping by the override fails
+here instead of only making every worker build the session pipeline again."""
 
 from __future__ import annotations
 
-from tests.conftest import SESSION_PIPELINE, pytest_xdist_make_scheduler, session_pipeline_files
+from types import SimpleNamespace
+
+from tests.conftest import pytest_xdist_make_scheduler, session_pipeline_files
 
 
-class LoadfileOptions:
-    """What the scheduler reads of pytest's config under `-n 3 --dist loadfile`."""
+class Options:
+    """What the scheduler reads of pytest's config under `-n 3 --dist <dist> --no-loadscope-reorder`."""
+
+    def __init__(self, dist: str = "loadfile") -> None:
+        self.dist = dist
+        self.option = SimpleNamespace(loadscopereorder=False)
 
     def getvalue(self, name: str):
-        return {"dist": "loadfile", "tx": ["3*popen"]}[name]
+        return {"dist": self.dist, "tx": ["3*popen"]}[name]
 
 
-def test_the_session_pipelines_readers_share_one_scope_and_every_other_file_keeps_its_own():
-    readers = session_pipeline_files()
+class Worker:
+    """A stand-in for xdist's WorkerController: records the tests it is sent."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.sent: list[int] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.extend(indices)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def run_schedule(collection: list[str]) -> dict[str, set[str]]:
+    """Schedule `collection` on three workers that finish every test they get; the files each one ran."""
+    scheduler = pytest_xdist_make_scheduler(Options(), None)
+    workers = [Worker(f"gw{n}") for n in range(3)]
+    for worker in workers:
+        scheduler.add_node(worker)
+        scheduler.add_node_collection(worker, collection)
+    scheduler.schedule()
+    done = dict.fromkeys(workers, 0)
+    while not scheduler.tests_finished:
+        worker = next(w for w in workers if len(w.sent) > done[w])
+        scheduler.mark_test_complete(worker, worker.sent[done[worker]])
+        done[worker] += 1
+    return {w.gateway.id: {collection[i].split("::")[0] for i in w.sent} for w in workers}
+
+
+def test_the_session_pipelines_readers_run_on_one_worker_and_the_other_files_spread():
+    readers = sorted(session_pipeline_files())
     assert "tests/e2e/test_pipeline.py" in readers and "tests/e2e/test_reliability.py" not in readers
+    others = ["tests/e2e/test_reliability.py", "tests/connectors/test_netvisor.py", "tests/test_layers.py"]
+    collection = [f"{file}::test_{n}[a::b]" for file in [*readers, *others] for n in range(2)]
 
-    scheduler = pytest_xdist_make_scheduler(LoadfileOptions(), None)
+    ran = run_schedule(collection)
 
-    assert scheduler.numnodes == 3
-    scopes = {scheduler._split_scope(f"{file}::test_x[case]") for file in readers}
-    assert scopes == {SESSION_PIPELINE}
-    assert scheduler._split_scope("tests/e2e/test_reliability.py::test_x") == "tests/e2e/test_reliability.py"
-    assert scheduler._split_scope("tests/connectors/test_netvisor.py::test_y[a::b]") == (
-        "tests/connectors/test_netvisor.py"
-    )
+    holding = [name for name, files in ran.items() if files & set(readers)]
+    assert len(holding) == 1 and set(readers) <= ran[holding[0]]
+    assert sum(len(files) for files in ran.values()) == len(readers) + len(others)  # each file on one worker
+    assert sum(1 for files in ran.values() if files) >= 2  # the other files did not queue behind the readers
 
 
 def test_other_distributions_keep_xdists_own_scheduler():
-    class Each(LoadfileOptions):
-        def getvalue(self, name: str):
-            return "load" if name == "dist" else super().getvalue(name)
-
-    assert pytest_xdist_make_scheduler(Each(), None) is None
+    assert pytest_xdist_make_scheduler(Options("load"), None) is None
